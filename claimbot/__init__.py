@@ -1,1 +1,1 @@
-"""claimbot package."""
+"""The Claimbot application: settings, logging and the `claimbot` command line."""

@@ -1,0 +1,258 @@
+"""The `claimbot` command line. Thin: each command parses options, calls the domain, renders.
+
+Exit codes scripts can rely on (also in the README):
+0 done · 2 usage error · 3 bad input (nothing was written) · 4 not found · 5 ledger or config problem.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import BaseModel, TypeAdapter
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from claimbot.logs import configure_logging, get_logger
+from claimbot.settings import Settings
+from claims.codesets import CodeKind, CodeSetError, CodeSets, read_official_list
+from claims.importing import ClaimImportError, ColumnMapping, MappingError, import_claims_csv
+from claims.ledger import ClaimNotFoundError, ClaimSummary, Ledger, is_current, upgrade
+from claims.payer_config import PayerConfigError, load_payers
+from claims.status import ClaimStatus
+
+app = typer.Typer(help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True)
+db_app = typer.Typer(help="The claims ledger.", no_args_is_help=True)
+claims_app = typer.Typer(help="Claims in the ledger.", no_args_is_help=True)
+codes_app = typer.Typer(help="Code sets: claim status categories and codes, CARC, RARC.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(claims_app, name="claims")
+app.add_typer(codes_app, name="codes")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+log = get_logger("claimbot.cli")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+class Exit(IntEnum):
+    OK = 0
+    USAGE = 2
+    BAD_INPUT = 3
+    NOT_FOUND = 4
+    LEDGER = 5
+
+
+def fail(code: Exit, message: str) -> NoReturn:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _ledger(settings: Settings) -> Ledger:
+    """Open the ledger, refusing one whose schema is behind this code (the fix is one command)."""
+    ledger = Ledger.connect(settings.ledger_url)
+    try:
+        current = is_current(ledger.engine)
+    except Exception as error:  # noqa: BLE001 - any driver error means the same thing to the user
+        fail(Exit.LEDGER, f"cannot open the ledger ({error.__class__.__name__}); check CLAIMBOT_DATABASE_URL")
+    if not current:
+        fail(Exit.LEDGER, "the ledger is not up to date: run `claimbot db upgrade`")
+    return ledger
+
+
+def _print_json(data: object) -> None:
+    if isinstance(data, BaseModel):
+        out.print(data.model_dump_json(indent=2), markup=False)
+    else:
+        out.print(json.dumps(data, indent=2, default=str), markup=False)
+
+
+def prepare_ledger(settings: Settings) -> Ledger:
+    """Migrate the ledger and load the team's payer list into it."""
+    try:
+        payer_list = load_payers(settings.payers_file)
+    except PayerConfigError as error:
+        fail(Exit.LEDGER, str(error))
+    upgrade(settings.ledger_url)
+    ledger = Ledger.connect(settings.ledger_url)
+    ledger.sync_payers(payer_list)
+    return ledger
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the ledger and load config/payers.yaml into it."""
+    settings = _settings()
+    ledger = prepare_ledger(settings)
+    log.info("ledger upgraded", payers=len(ledger.payers()))
+    out.print(f"ledger ready: {ledger.engine.url.render_as_string(hide_password=True)}", markup=False)
+
+
+def run_import(ledger: Ledger, path: Path, mapping: ColumnMapping | None, as_json: bool) -> None:
+    size = path.stat().st_size if path.exists() else 0
+    show_bar = not as_json and sys.stderr.isatty() and size > 1_000_000
+    progress = Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=err, disable=not show_bar,
+    )
+    with progress:
+        task = progress.add_task(f"importing {path.name}", total=size)
+        report = import_claims_csv(ledger, path, mapping, on_bytes=lambda n: progress.advance(task, n))
+    if as_json:
+        _print_json(report)
+    else:
+        out.print(
+            f"{path.name}: {report.claims} claims in {report.rows} rows — "
+            f"{report.created} new, {report.updated} updated, {report.unchanged} unchanged",
+            markup=False,
+        )
+
+
+@claims_app.command("import")
+def claims_import(
+    path: Annotated[Path, typer.Argument(help="A CSV export, one row per service line (docs/claims-csv.md).")],
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for other column names or date formats.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import claims from a CSV file; all or nothing, idempotent (upsert by claim id)."""
+    try:
+        column_mapping = ColumnMapping.load(mapping) if mapping else None
+    except MappingError as error:
+        fail(Exit.BAD_INPUT, str(error))
+    ledger = _ledger(_settings())
+    try:
+        run_import(ledger, path, column_mapping, as_json)
+    except ClaimImportError as error:
+        if as_json:
+            _print_json({"imported": False, "problems": [i.model_dump() for i in error.issues]})
+        fail(Exit.BAD_INPUT, str(error))
+    log.info("claims imported", file=path.name)
+
+
+def _summary_table(rows: list[ClaimSummary]) -> Table:
+    table = Table("claim", "payer", "patient", "service", "billed", "status", "paid", "checked")
+    for row in rows:
+        table.add_row(
+            row.claim_id,
+            row.payer_id,
+            row.patient_initials,
+            row.service_date_from.isoformat(),
+            f"{row.billed_amount:,.2f}",
+            row.status.value,
+            "" if row.paid_amount is None else f"{row.paid_amount:,.2f}",
+            row.status_checked_at.strftime("%Y-%m-%d %H:%M") if row.status_checked_at else "",
+        )
+    return table
+
+
+@claims_app.command("list")
+def claims_list(
+    status: Annotated[ClaimStatus | None, typer.Option(help="Only claims whose current status is this.")] = None,
+    payer: Annotated[str | None, typer.Option(help="Only this payer's claims (payer id).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many claims.")] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List claims with their current status (derived from their status history)."""
+    rows = _ledger(_settings()).list_claims(status=status, payer_id=payer.upper() if payer else None, limit=limit, offset=offset)
+    if as_json:
+        out.print(TypeAdapter(list[ClaimSummary]).dump_json(rows, indent=2).decode(), markup=False)
+    else:
+        out.print(_summary_table(rows))
+
+
+@claims_app.command("show")
+def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
+    """One claim: its lines, current status and every status answer recorded for it."""
+    ledger = _ledger(_settings())
+    try:
+        summary = ledger.summary(claim_id)
+        claim = ledger.get_claim(claim_id)
+        history = ledger.history(claim_id)
+    except ClaimNotFoundError as error:
+        fail(Exit.NOT_FOUND, str(error))
+    codes = CodeSets(_settings().codesets_dir)
+    if as_json:
+        _print_json(
+            {
+                "summary": summary.model_dump(mode="json"),
+                "lines": [line.model_dump(mode="json") for line in claim.lines],
+                "diagnosis_codes": list(claim.diagnosis_codes),
+                "rendering_npi": claim.rendering_npi,
+                "history": [check.model_dump(mode="json") for check in history],
+            }
+        )
+        return
+    out.print(_summary_table([summary]))
+    lines = Table("line", "procedure", "modifiers", "units", "charge", "service dates", "dx pointers")
+    for line in claim.lines:
+        lines.add_row(
+            str(line.line_number), line.procedure_code, " ".join(line.modifiers), str(line.units),
+            f"{line.charge:,.2f}", f"{line.service_date_from} – {line.service_date_to}",
+            ",".join(str(p) for p in line.diagnosis_pointers),
+        )
+    out.print(lines)
+    out.print(f"diagnoses: {', '.join(claim.diagnosis_codes)}   rendering NPI: {claim.rendering_npi}", markup=False)
+    if not history:
+        out.print("no status answers recorded yet", markup=False)
+        return
+    table = Table("checked", "source", "status", "payer code", "paid", "denials", "evidence")
+    for check in history:
+        table.add_row(
+            check.checked_at.strftime("%Y-%m-%d %H:%M"),
+            check.source.value,
+            check.status.value,
+            ":".join(c for c in (check.category_code, check.status_code) if c),
+            "" if check.paid_amount is None else f"{check.paid_amount:,.2f}",
+            "; ".join(codes.denial_text(d.group.value, d.carc) for d in check.denials),
+            check.evidence_ref or "",
+        )
+    out.print(table)
+
+
+@codes_app.command("show")
+def codes_show(kind: CodeKind, code: Annotated[str | None, typer.Argument()] = None, as_json: JsonOption = False) -> None:
+    """Describe one code, or list a whole code set."""
+    codes = CodeSets(_settings().codesets_dir)
+    found = [codes.describe(kind, code)] if code else codes.all(kind)
+    if found == [None]:
+        fail(Exit.NOT_FOUND, f"{kind.value} code {code} is not known")
+    rows = [c for c in found if c is not None]
+    if as_json:
+        out.print(json.dumps([c.model_dump(mode="json") for c in rows], indent=2), markup=False)
+        return
+    table = Table("code", "description", "normalized status")
+    for c in rows:
+        table.add_row(c.code, c.description, c.normalized_status.value if c.normalized_status else "")
+    out.print(table)
+
+
+@codes_app.command("import")
+def codes_import(kind: CodeKind, path: Path) -> None:
+    """Load an official code list you hold a licence for (CSV: code,description); it overrides ours."""
+    try:
+        codes = read_official_list(path)
+    except CodeSetError as error:
+        fail(Exit.BAD_INPUT, str(error))
+    target = _settings().codesets_dir
+    target.mkdir(parents=True, exist_ok=True)
+    staged = target / f".{kind.value}.csv.tmp"
+    staged.write_text(path.read_text("utf-8-sig"), "utf-8")
+    staged.replace(target / f"{kind.value}.csv")
+    out.print(f"{len(codes)} {kind.value} codes loaded", markup=False)

@@ -1,0 +1,46 @@
+"""Settings, layered: defaults < environment (CLAIMBOT_*) < command-line options.
+
+Embedded defaults need nothing: the ledger is a SQLite file in the data directory. Teams point
+CLAIMBOT_DATABASE_URL at PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "claimbot"
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLAIMBOT_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    log_format: LogFormat = LogFormat.CONSOLE
+    log_level: str = "INFO"
+    config_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "config")
+
+    @property
+    def ledger_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ledger.sqlite3'}"
+
+    @property
+    def codesets_dir(self) -> Path:
+        return self.data_dir / "codesets"
+
+    @property
+    def payers_file(self) -> Path:
+        return self.config_dir / "payers.yaml"

@@ -1,0 +1,10 @@
+"""The claims ledger: one store of claims and of every answer payers gave about them.
+
+Embedded SQLite (WAL) by default, PostgreSQL for teams, the same code for both. Callers get and
+give pydantic models only (claims.models, and the views below); no rows or dicts leave this package.
+"""
+
+from claims.ledger.repository import ClaimNotFoundError, ClaimSummary, ClaimUpsertCounts, Ledger, LedgerWriter
+from claims.ledger.migrate import is_current, upgrade
+
+__all__ = ["ClaimNotFoundError", "ClaimSummary", "ClaimUpsertCounts", "Ledger", "LedgerWriter", "is_current", "upgrade"]

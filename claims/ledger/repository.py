@@ -1,0 +1,648 @@
+"""Reads and writes of the ledger, in typed models.
+
+Writes go through a `LedgerWriter` bound to one transaction, so an import or an EDI file is
+recorded whole or not at all. A claim's current status is derived from its append-only history:
+the latest check that says something about the claim (an "unavailable" answer never does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.engine import Connection, Engine
+
+from claims.ledger.money import from_cents, from_cents_or_none, to_cents, to_cents_or_none
+from claims.ledger.schema import (
+    actions,
+    bot_runs,
+    claims,
+    denials,
+    eligibility_checks,
+    patients,
+    payers,
+    payments,
+    service_lines,
+    status_checks,
+)
+from claims.models import (
+    Action,
+    AdjustmentGroup,
+    BotRun,
+    BotRunStatus,
+    CheckSource,
+    Claim,
+    Denial,
+    EligibilityCheck,
+    FrequencyCode,
+    Patient,
+    Payer,
+    PayerKind,
+    Payment,
+    ServiceLine,
+    StatusCheck,
+    utc_now,
+)
+from claims.status import UNINFORMATIVE_STATUSES, ClaimStatus
+
+_UNINFORMATIVE = [s.value for s in UNINFORMATIVE_STATUSES]
+_IN_CHUNK = 500  # ids per IN (...) query; stays far below SQLite's bound-parameter limit
+
+
+class ClaimNotFoundError(LookupError):
+    """No claim with this id in the ledger (a result for the caller to report, not a crash)."""
+
+    def __init__(self, claim_id: str) -> None:
+        super().__init__(f"claim {claim_id} is not in the ledger")
+        self.claim_id = claim_id
+
+
+class ClaimSummary(BaseModel):
+    """One claim as lists and chat show it: no PHI beyond the patient's initials."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim_id: str
+    payer_id: str
+    patient_initials: str
+    service_date_from: date
+    service_date_to: date
+    billed_amount: Decimal
+    submitted_date: date | None
+    payer_claim_number: str | None
+    status: ClaimStatus
+    status_checked_at: datetime | None
+    paid_amount: Decimal | None
+
+
+class ClaimUpsertCounts(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: ClaimUpsertCounts) -> ClaimUpsertCounts:
+        return ClaimUpsertCounts(
+            created=self.created + other.created,
+            updated=self.updated + other.updated,
+            unchanged=self.unchanged + other.unchanged,
+        )
+
+
+def content_hash(claim: Claim) -> str:
+    return hashlib.sha256(claim.model_dump_json().encode()).hexdigest()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_ledger_engine(url: str) -> Engine:
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _patient_key(payer_id: str, patient: Patient) -> tuple[str, str, date, str, str]:
+    return (payer_id, patient.member_id, patient.date_of_birth, patient.last_name, patient.first_name)
+
+
+def _claim_row(claim: Claim, patient_pk: int, now: datetime) -> dict[str, Any]:
+    return {
+        "claim_id": claim.claim_id,
+        "payer_id": claim.payer_id,
+        "patient_id": patient_pk,
+        "rendering_npi": claim.rendering_npi,
+        "diagnosis_codes": ";".join(claim.diagnosis_codes),
+        "place_of_service": claim.place_of_service,
+        "frequency_code": claim.frequency_code.value,
+        "billed_cents": to_cents(claim.billed_amount),
+        "service_date_from": claim.service_date_from,
+        "service_date_to": claim.service_date_to,
+        "submitted_date": claim.submitted_date,
+        "payer_claim_number": claim.payer_claim_number,
+        "content_hash": content_hash(claim),
+        "updated_at": now,
+    }
+
+
+def _line_rows(claim_pk: int, claim: Claim) -> list[dict[str, Any]]:
+    return [
+        {
+            "claim_pk": claim_pk,
+            "line_number": line.line_number,
+            "procedure_code": line.procedure_code,
+            "modifiers": ";".join(line.modifiers),
+            "units": str(line.units),
+            "charge_cents": to_cents(line.charge),
+            "service_date_from": line.service_date_from,
+            "service_date_to": line.service_date_to,
+            "diagnosis_pointers": ";".join(str(p) for p in line.diagnosis_pointers),
+        }
+        for line in claim.lines
+    ]
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split(";") if part)
+
+
+class LedgerWriter:
+    """All writes, inside one transaction opened by `Ledger.writer()`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    def sync_payers(self, payer_list: Iterable[Payer]) -> None:
+        for payer in payer_list:
+            values = payer.model_dump(mode="json")
+            updated = self._conn.execute(payers.update().where(payers.c.id == payer.id).values(**values))
+            if updated.rowcount == 0:
+                self._conn.execute(payers.insert().values(**values))
+
+    def _patient_ids(self, memberships: Iterable[tuple[str, Patient]]) -> dict[tuple[str, str, date, str, str], int]:
+        """Ledger ids of (payer, patient) pairs, inserting the patients not seen before."""
+        wanted = {_patient_key(payer_id, patient) for payer_id, patient in memberships}
+        member_ids = sorted({key[1] for key in wanted})
+        found: dict[tuple[str, str, date, str, str], int] = {}
+        for start in range(0, len(member_ids), _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(
+                    patients.c.id,
+                    patients.c.payer_id,
+                    patients.c.member_id,
+                    patients.c.date_of_birth,
+                    patients.c.last_name,
+                    patients.c.first_name,
+                ).where(patients.c.member_id.in_(member_ids[start : start + _IN_CHUNK]))
+            )
+            for row in rows:
+                found[(row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)] = row.id
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            inserted = self._conn.execute(
+                patients.insert().returning(patients.c.id, sort_by_parameter_order=True),
+                [
+                    {"payer_id": k[0], "member_id": k[1], "date_of_birth": k[2], "last_name": k[3], "first_name": k[4]}
+                    for k in missing
+                ],
+            )
+            found.update(zip(missing, inserted.scalars(), strict=True))
+        return found
+
+    def upsert_claims(self, batch: Sequence[Claim]) -> ClaimUpsertCounts:
+        """Insert new claims, replace changed ones, leave identical ones untouched (import is idempotent)."""
+        if not batch:
+            return ClaimUpsertCounts()
+        ids = [c.claim_id for c in batch]
+        existing: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(claims.c.claim_id, claims.c.id, claims.c.content_hash).where(
+                    claims.c.claim_id.in_(ids[start : start + _IN_CHUNK])
+                )
+            )
+            existing.update({row.claim_id: (row.id, row.content_hash) for row in rows})
+        new = [c for c in batch if c.claim_id not in existing]
+        changed = [c for c in batch if c.claim_id in existing and existing[c.claim_id][1] != content_hash(c)]
+        if not new and not changed:
+            return ClaimUpsertCounts(unchanged=len(batch))
+        patient_ids = self._patient_ids((c.payer_id, c.patient) for c in new + changed)
+        now = utc_now()
+        lines: list[dict[str, Any]] = []
+        if new:
+            rows = [
+                {**_claim_row(c, patient_ids[_patient_key(c.payer_id, c.patient)], now), "created_at": now}
+                for c in new
+            ]
+            pks = self._conn.execute(
+                claims.insert().returning(claims.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+            for pk, claim in zip(pks, new, strict=True):
+                lines.extend(_line_rows(pk, claim))
+        for claim in changed:
+            pk = existing[claim.claim_id][0]
+            row = _claim_row(claim, patient_ids[_patient_key(claim.payer_id, claim.patient)], now)
+            self._conn.execute(claims.update().where(claims.c.id == pk).values(**row))
+            self._conn.execute(service_lines.delete().where(service_lines.c.claim_pk == pk))
+            lines.extend(_line_rows(pk, claim))
+        self._conn.execute(service_lines.insert(), lines)
+        return ClaimUpsertCounts(created=len(new), updated=len(changed), unchanged=len(batch) - len(new) - len(changed))
+
+    def _claim_pk(self, claim_id: str) -> int:
+        pk = self._conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).scalar()
+        if pk is None:
+            raise ClaimNotFoundError(claim_id)
+        return int(pk)
+
+    def _already(self, table: sa.Table, dedupe_key: str | None) -> bool:
+        if dedupe_key is None:
+            return False
+        return self._conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == dedupe_key)).first() is not None
+
+    def record_status_check(self, check: StatusCheck) -> bool:
+        """Append one payer answer. Returns False when its dedupe key was recorded before."""
+        if self._already(status_checks, check.dedupe_key):
+            return False
+        check_id = self._conn.execute(
+            status_checks.insert().returning(status_checks.c.id),
+            {
+                "claim_pk": self._claim_pk(check.claim_id),
+                "checked_at": check.checked_at,
+                "source": check.source.value,
+                "status": check.status.value,
+                "category_code": check.category_code,
+                "status_code": check.status_code,
+                "payer_status_text": check.payer_status_text,
+                "billed_cents": to_cents_or_none(check.billed_amount),
+                "paid_cents": to_cents_or_none(check.paid_amount),
+                "patient_responsibility_cents": to_cents_or_none(check.patient_responsibility),
+                "payer_claim_number": check.payer_claim_number,
+                "check_number": check.check_number,
+                "payment_date": check.payment_date,
+                "evidence_ref": check.evidence_ref,
+                "bot_run_id": check.bot_run_id,
+                "dedupe_key": check.dedupe_key,
+            },
+        ).scalar_one()
+        if check.denials:
+            self._conn.execute(
+                denials.insert(),
+                [
+                    {
+                        "status_check_id": check_id,
+                        "group_code": d.group.value,
+                        "carc": d.carc,
+                        "rarcs": ";".join(d.rarcs),
+                        "amount_cents": to_cents_or_none(d.amount),
+                        "line_number": d.line_number,
+                    }
+                    for d in check.denials
+                ],
+            )
+        return True
+
+    def record_payment(self, payment: Payment) -> bool:
+        if self._already(payments, payment.dedupe_key):
+            return False
+        self._conn.execute(
+            payments.insert(),
+            {
+                "claim_pk": self._claim_pk(payment.claim_id),
+                "amount_cents": to_cents(payment.amount),
+                "paid_date": payment.paid_date,
+                "method": payment.method.value,
+                "check_number": payment.check_number,
+                "payer_claim_number": payment.payer_claim_number,
+                "source": payment.source.value,
+                "dedupe_key": payment.dedupe_key,
+                "recorded_at": utc_now(),
+            },
+        )
+        return True
+
+    def record_eligibility(self, check: EligibilityCheck) -> int:
+        patient_pk = self._patient_ids([(check.payer_id, check.patient)])[_patient_key(check.payer_id, check.patient)]
+        return int(
+            self._conn.execute(
+                eligibility_checks.insert().returning(eligibility_checks.c.id),
+                {
+                    "patient_id": patient_pk,
+                    "payer_id": check.payer_id,
+                    "checked_at": check.checked_at,
+                    "source": check.source.value,
+                    "service_date": check.service_date,
+                    "active": check.active,
+                    "plan_name": check.plan_name,
+                    "benefits": [b.model_dump(mode="json") for b in check.benefits],
+                    "rejection_code": check.rejection_code,
+                    "evidence_ref": check.evidence_ref,
+                    "bot_run_id": check.bot_run_id,
+                },
+            ).scalar_one()
+        )
+
+    def record_action(self, action: Action) -> bool:
+        """Audit one action. Returns False (and records nothing) when its idempotency key exists."""
+        if (
+            self._conn.execute(
+                sa.select(actions.c.id).where(actions.c.idempotency_key == action.idempotency_key)
+            ).first()
+            is not None
+        ):
+            return False
+        claim_pk = self._claim_pk(action.claim_id) if action.claim_id else None
+        self._conn.execute(
+            actions.insert(),
+            {
+                "at": action.at,
+                "actor": action.actor,
+                "action": action.action,
+                "claim_pk": claim_pk,
+                "idempotency_key": action.idempotency_key,
+                "outcome": action.outcome.value,
+                "detail": action.detail,
+            },
+        )
+        return True
+
+    def start_bot_run(self, run: BotRun) -> int:
+        return int(
+            self._conn.execute(
+                bot_runs.insert().returning(bot_runs.c.id), run.model_dump(mode="python")
+            ).scalar_one()
+        )
+
+    def finish_bot_run(self, run_id: int, status: BotRunStatus, claims_checked: int, errors: int, note: str | None) -> None:
+        self._conn.execute(
+            bot_runs.update()
+            .where(bot_runs.c.id == run_id)
+            .values(finished_at=utc_now(), status=status.value, claims_checked=claims_checked, errors=errors, note=note)
+        )
+
+
+def _latest_informative_checks() -> sa.Subquery:
+    ranked = (
+        sa.select(
+            status_checks.c.claim_pk,
+            status_checks.c.status,
+            status_checks.c.checked_at,
+            status_checks.c.paid_cents,
+            sa.func.row_number()
+            .over(
+                partition_by=status_checks.c.claim_pk,
+                order_by=(status_checks.c.checked_at.desc(), status_checks.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(status_checks.c.status.not_in(_UNINFORMATIVE))
+        .subquery()
+    )
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest")
+
+
+def _derived_status(check_status: str | None, submitted: date | None) -> ClaimStatus:
+    if check_status is not None:
+        return ClaimStatus(check_status)
+    return ClaimStatus.SUBMITTED if submitted else ClaimStatus.UNKNOWN
+
+
+class Ledger:
+    """The ledger at one database URL. Cheap reads; writes through `writer()` or the record_* helpers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str) -> Ledger:
+        return cls(create_ledger_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def writer(self) -> Iterator[LedgerWriter]:
+        with self.engine.begin() as connection:
+            yield LedgerWriter(connection)
+
+    def sync_payers(self, payer_list: Iterable[Payer]) -> None:
+        with self.writer() as writer:
+            writer.sync_payers(payer_list)
+
+    def record_status_check(self, check: StatusCheck) -> bool:
+        with self.writer() as writer:
+            return writer.record_status_check(check)
+
+    def record_payment(self, payment: Payment) -> bool:
+        with self.writer() as writer:
+            return writer.record_payment(payment)
+
+    def record_eligibility(self, check: EligibilityCheck) -> int:
+        with self.writer() as writer:
+            return writer.record_eligibility(check)
+
+    def record_action(self, action: Action) -> bool:
+        with self.writer() as writer:
+            return writer.record_action(action)
+
+    def payers(self) -> list[Payer]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(payers).order_by(payers.c.id))
+            return [
+                Payer(id=r.id, name=r.name, kind=PayerKind(r.kind), timely_filing_days=r.timely_filing_days)
+                for r in rows
+            ]
+
+    def get_claim(self, claim_id: str) -> Claim:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(claims, patients.c.member_id, patients.c.last_name, patients.c.first_name, patients.c.date_of_birth)
+                .join(patients, patients.c.id == claims.c.patient_id)
+                .where(claims.c.claim_id == claim_id)
+            ).first()
+            if row is None:
+                raise ClaimNotFoundError(claim_id)
+            line_rows = conn.execute(
+                sa.select(service_lines).where(service_lines.c.claim_pk == row.id).order_by(service_lines.c.line_number)
+            )
+            lines = tuple(
+                ServiceLine(
+                    line_number=line.line_number,
+                    procedure_code=line.procedure_code,
+                    modifiers=_split(line.modifiers),
+                    units=Decimal(line.units),
+                    charge=from_cents(line.charge_cents),
+                    service_date_from=line.service_date_from,
+                    service_date_to=line.service_date_to,
+                    diagnosis_pointers=tuple(int(p) for p in _split(line.diagnosis_pointers)),
+                )
+                for line in line_rows
+            )
+        return Claim(
+            claim_id=row.claim_id,
+            payer_id=row.payer_id,
+            patient=Patient(
+                last_name=row.last_name,
+                first_name=row.first_name,
+                date_of_birth=row.date_of_birth,
+                member_id=row.member_id,
+            ),
+            rendering_npi=row.rendering_npi,
+            diagnosis_codes=_split(row.diagnosis_codes),
+            lines=lines,
+            place_of_service=row.place_of_service,
+            submitted_date=row.submitted_date,
+            payer_claim_number=row.payer_claim_number,
+            frequency_code=FrequencyCode(row.frequency_code),
+        )
+
+    def _summaries(
+        self,
+        where: Sequence[sa.ColumnElement[bool]],
+        limit: int | None,
+        offset: int,
+        status: ClaimStatus | None = None,
+    ) -> list[ClaimSummary]:
+        latest = _latest_informative_checks()
+        filters = list(where)
+        if status is ClaimStatus.SUBMITTED:
+            filters += [claims.c.submitted_date.is_not(None), latest.c.status.is_(None)]
+        elif status is ClaimStatus.UNKNOWN:
+            filters += [claims.c.submitted_date.is_(None), latest.c.status.is_(None)]
+        elif status is not None:
+            filters.append(latest.c.status == status.value)
+        query = (
+            sa.select(
+                claims.c.claim_id,
+                claims.c.payer_id,
+                claims.c.service_date_from,
+                claims.c.service_date_to,
+                claims.c.billed_cents,
+                claims.c.submitted_date,
+                claims.c.payer_claim_number,
+                patients.c.first_name,
+                patients.c.last_name,
+                latest.c.status,
+                latest.c.checked_at,
+                latest.c.paid_cents,
+            )
+            .join(patients, patients.c.id == claims.c.patient_id)
+            .outerjoin(latest, latest.c.claim_pk == claims.c.id)
+            .where(*filters)
+            .order_by(claims.c.claim_id)
+            .offset(offset)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                ClaimSummary(
+                    claim_id=r.claim_id,
+                    payer_id=r.payer_id,
+                    patient_initials=f"{r.first_name[:1]}.{r.last_name[:1]}.".upper(),
+                    service_date_from=r.service_date_from,
+                    service_date_to=r.service_date_to,
+                    billed_amount=from_cents(r.billed_cents),
+                    submitted_date=r.submitted_date,
+                    payer_claim_number=r.payer_claim_number,
+                    status=_derived_status(r.status, r.submitted_date),
+                    status_checked_at=r.checked_at,
+                    paid_amount=from_cents_or_none(r.paid_cents),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def summary(self, claim_id: str) -> ClaimSummary:
+        found = self._summaries([claims.c.claim_id == claim_id], limit=1, offset=0)
+        if not found:
+            raise ClaimNotFoundError(claim_id)
+        return found[0]
+
+    def list_claims(
+        self, status: ClaimStatus | None = None, payer_id: str | None = None, limit: int | None = 100, offset: int = 0
+    ) -> list[ClaimSummary]:
+        where = [claims.c.payer_id == payer_id] if payer_id else []
+        return self._summaries(where, limit, offset, status)
+
+    def count_claims(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(claims)).scalar_one())
+
+    def current_status(self, claim_id: str) -> ClaimStatus:
+        """The claim's status now: its latest informative check, else submitted/unknown."""
+        with self.engine.connect() as conn:
+            claim = conn.execute(
+                sa.select(claims.c.id, claims.c.submitted_date).where(claims.c.claim_id == claim_id)
+            ).first()
+            if claim is None:
+                raise ClaimNotFoundError(claim_id)
+            status = conn.execute(
+                sa.select(status_checks.c.status)
+                .where(status_checks.c.claim_pk == claim.id, status_checks.c.status.not_in(_UNINFORMATIVE))
+                .order_by(status_checks.c.checked_at.desc(), status_checks.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return _derived_status(status, claim.submitted_date)
+
+    def history(self, claim_id: str) -> list[StatusCheck]:
+        """Every answer recorded for the claim, oldest first, with its denials."""
+        with self.engine.connect() as conn:
+            pk = conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).scalar()
+            if pk is None:
+                raise ClaimNotFoundError(claim_id)
+            rows = list(
+                conn.execute(
+                    sa.select(status_checks)
+                    .where(status_checks.c.claim_pk == pk)
+                    .order_by(status_checks.c.checked_at, status_checks.c.id)
+                )
+            )
+            denial_rows: dict[int, list[Denial]] = {}
+            if rows:
+                for d in conn.execute(
+                    sa.select(denials)
+                    .where(denials.c.status_check_id.in_([r.id for r in rows]))
+                    .order_by(denials.c.id)
+                ):
+                    denial_rows.setdefault(d.status_check_id, []).append(
+                        Denial(
+                            group=AdjustmentGroup(d.group_code),
+                            carc=d.carc,
+                            rarcs=_split(d.rarcs),
+                            amount=from_cents_or_none(d.amount_cents),
+                            line_number=d.line_number,
+                        )
+                    )
+        return [
+            StatusCheck(
+                claim_id=claim_id,
+                checked_at=r.checked_at,
+                source=CheckSource(r.source),
+                status=ClaimStatus(r.status),
+                category_code=r.category_code,
+                status_code=r.status_code,
+                payer_status_text=r.payer_status_text,
+                billed_amount=from_cents_or_none(r.billed_cents),
+                paid_amount=from_cents_or_none(r.paid_cents),
+                patient_responsibility=from_cents_or_none(r.patient_responsibility_cents),
+                payer_claim_number=r.payer_claim_number,
+                check_number=r.check_number,
+                payment_date=r.payment_date,
+                denials=tuple(denial_rows.get(r.id, ())),
+                evidence_ref=r.evidence_ref,
+                bot_run_id=r.bot_run_id,
+                dedupe_key=r.dedupe_key,
+            )
+            for r in rows
+        ]
+
+    def actions_for(self, claim_id: str | None = None) -> list[Action]:
+        query = sa.select(actions, claims.c.claim_id).outerjoin(claims, claims.c.id == actions.c.claim_pk)
+        if claim_id is not None:
+            query = query.where(claims.c.claim_id == claim_id)
+        with self.engine.connect() as conn:
+            return [
+                Action.model_validate(
+                    {
+                        "actor": r.actor,
+                        "action": r.action,
+                        "idempotency_key": r.idempotency_key,
+                        "outcome": r.outcome,
+                        "claim_id": r.claim_id,
+                        "at": r.at,
+                        "detail": r.detail,
+                    }
+                )
+                for r in conn.execute(query.order_by(actions.c.id))
+            ]

@@ -1,0 +1,195 @@
+"""Ledger tables (SQLAlchemy Core). Alembic migrations under migrations/ create exactly these.
+
+Money is stored as integer cents (exact on SQLite and PostgreSQL alike); datetimes as naive UTC
+and handed back timezone-aware. `status_checks` is append-only: a claim's status is derived from it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores UTC without a zone (portable), returns aware datetimes; refuses naive input."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+payers = sa.Table(
+    "payers",
+    metadata,
+    sa.Column("id", sa.String(20), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("timely_filing_days", sa.Integer, nullable=False),
+)
+
+patients = sa.Table(
+    "patients",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("payer_id", sa.String(20), sa.ForeignKey("payers.id"), nullable=False),
+    sa.Column("member_id", sa.String(80), nullable=False),
+    sa.Column("last_name", sa.String(100), nullable=False),
+    sa.Column("first_name", sa.String(100), nullable=False),
+    sa.Column("date_of_birth", sa.Date, nullable=False),
+    sa.UniqueConstraint("payer_id", "member_id", "date_of_birth", "last_name", "first_name", name="uq_patients_identity"),
+)
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_id", sa.String(38), nullable=False, unique=True),
+    sa.Column("payer_id", sa.String(20), sa.ForeignKey("payers.id"), nullable=False, index=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patients.id"), nullable=False, index=True),
+    sa.Column("rendering_npi", sa.String(10), nullable=False),
+    sa.Column("diagnosis_codes", sa.String(200), nullable=False),
+    sa.Column("place_of_service", sa.String(2), nullable=False),
+    sa.Column("frequency_code", sa.String(1), nullable=False),
+    sa.Column("billed_cents", sa.BigInteger, nullable=False),
+    sa.Column("service_date_from", sa.Date, nullable=False),
+    sa.Column("service_date_to", sa.Date, nullable=False),
+    sa.Column("submitted_date", sa.Date),
+    sa.Column("payer_claim_number", sa.String(50)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+service_lines = sa.Table(
+    "service_lines",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("line_number", sa.Integer, nullable=False),
+    sa.Column("procedure_code", sa.String(5), nullable=False),
+    sa.Column("modifiers", sa.String(20), nullable=False),
+    sa.Column("units", sa.String(12), nullable=False),
+    sa.Column("charge_cents", sa.BigInteger, nullable=False),
+    sa.Column("service_date_from", sa.Date, nullable=False),
+    sa.Column("service_date_to", sa.Date, nullable=False),
+    sa.Column("diagnosis_pointers", sa.String(12), nullable=False),
+    sa.UniqueConstraint("claim_pk", "line_number", name="uq_service_lines_claim_line"),
+)
+
+bot_runs = sa.Table(
+    "bot_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("payer_id", sa.String(20)),
+    sa.Column("trigger", sa.String(40), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("claims_checked", sa.Integer, nullable=False),
+    sa.Column("errors", sa.Integer, nullable=False),
+    sa.Column("note", sa.String(500)),
+)
+
+status_checks = sa.Table(
+    "status_checks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("category_code", sa.String(3)),
+    sa.Column("status_code", sa.String(10)),
+    sa.Column("payer_status_text", sa.String(500)),
+    sa.Column("billed_cents", sa.BigInteger),
+    sa.Column("paid_cents", sa.BigInteger),
+    sa.Column("patient_responsibility_cents", sa.BigInteger),
+    sa.Column("payer_claim_number", sa.String(50)),
+    sa.Column("check_number", sa.String(50)),
+    sa.Column("payment_date", sa.Date),
+    sa.Column("evidence_ref", sa.String(300)),
+    sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
+    sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Index("ix_status_checks_claim_latest", "claim_pk", "checked_at", "id"),
+)
+
+denials = sa.Table(
+    "denials",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "status_check_id", sa.Integer, sa.ForeignKey("status_checks.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("group_code", sa.String(2), nullable=False),
+    sa.Column("carc", sa.String(5), nullable=False, index=True),
+    sa.Column("rarcs", sa.String(100), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger),
+    sa.Column("line_number", sa.Integer),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_date", sa.Date),
+    sa.Column("method", sa.String(3), nullable=False),
+    sa.Column("check_number", sa.String(50)),
+    sa.Column("payer_claim_number", sa.String(50)),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+eligibility_checks = sa.Table(
+    "eligibility_checks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patients.id"), nullable=False, index=True),
+    sa.Column("payer_id", sa.String(20), sa.ForeignKey("payers.id"), nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("service_date", sa.Date, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("plan_name", sa.String(200)),
+    sa.Column("benefits", sa.JSON, nullable=False),
+    sa.Column("rejection_code", sa.String(10)),
+    sa.Column("evidence_ref", sa.String(300)),
+    sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
+)
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id")),
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)

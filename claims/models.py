@@ -1,0 +1,313 @@
+"""Typed domain models: what crosses every boundary between the ledger, the bots, the X12 layer and chat.
+
+Money is `Decimal` (stored as integer cents), times are timezone-aware UTC, and PHI fields are
+excluded from `repr` so a model that slips into a log line or a traceback does not leak them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from claims.status import ClaimStatus
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("money has at most two decimal places")
+    return value
+
+
+Money = Annotated[Decimal, AfterValidator(_two_places)]
+
+_NPI = re.compile(r"^\d{10}$")
+_PROCEDURE = re.compile(r"^[A-Z0-9]{5}$")
+_MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
+_ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """NPI check digit: Luhn over the prefix 80840 + the first nine digits (CMS NPI standard)."""
+    if not _NPI.match(npi):
+        return False
+    digits = [int(c) for c in "80840" + npi[:9]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class PayerKind(StrEnum):
+    MEDICARE = "medicare"
+    MEDICAID = "medicaid"
+    COMMERCIAL = "commercial"
+
+
+class Payer(Model):
+    id: str = Field(pattern=r"^[A-Z0-9_]{2,20}$")
+    name: str = Field(min_length=1)
+    kind: PayerKind
+    timely_filing_days: int = Field(gt=0, le=730)
+
+
+class Patient(Model):
+    """A patient as the payer knows them. Every field but the id is PHI and stays out of reprs."""
+
+    last_name: str = Field(min_length=1, repr=False)
+    first_name: str = Field(min_length=1, repr=False)
+    date_of_birth: date = Field(repr=False)
+    member_id: str = Field(min_length=1, max_length=80, repr=False)
+
+    @property
+    def initials(self) -> str:
+        """The most of a patient's identity that chat may carry."""
+        return f"{self.first_name[0]}.{self.last_name[0]}.".upper()
+
+
+class ServiceLine(Model):
+    line_number: int = Field(ge=1)
+    procedure_code: str
+    modifiers: tuple[str, ...] = Field(default=(), max_length=4)
+    units: Decimal = Field(default=Decimal(1), gt=0)
+    charge: Money = Field(ge=0)
+    service_date_from: date
+    service_date_to: date
+    diagnosis_pointers: tuple[int, ...] = Field(default=(1,), min_length=1, max_length=4)
+
+    @field_validator("procedure_code")
+    @classmethod
+    def _procedure(cls, value: str) -> str:
+        value = value.upper()
+        if not _PROCEDURE.match(value):
+            raise ValueError("a CPT/HCPCS code is 5 letters or digits")
+        return value
+
+    @field_validator("modifiers")
+    @classmethod
+    def _modifiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        value = tuple(m.upper() for m in value)
+        for modifier in value:
+            if not _MODIFIER.match(modifier):
+                raise ValueError(f"modifier {modifier!r} is not 2 letters or digits")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ServiceLine:
+        if self.service_date_to < self.service_date_from:
+            raise ValueError("service date 'to' is before 'from'")
+        return self
+
+
+class FrequencyCode(StrEnum):
+    """837 CLM05-3: how this claim relates to earlier ones."""
+
+    ORIGINAL = "1"
+    REPLACEMENT = "7"
+    VOID = "8"
+
+
+class Claim(Model):
+    """A claim as the practice billed it. The payer's view of it lives in its status history."""
+
+    claim_id: str = Field(min_length=1, max_length=38, pattern=r"^[A-Za-z0-9._\-]+$")
+    payer_id: str
+    patient: Patient
+    rendering_npi: str
+    diagnosis_codes: tuple[str, ...] = Field(min_length=1, max_length=12)
+    lines: tuple[ServiceLine, ...] = Field(min_length=1, max_length=50)
+    place_of_service: str = Field(default="11", pattern=r"^\d{2}$")
+    submitted_date: date | None = None
+    payer_claim_number: str | None = Field(default=None, max_length=50)
+    frequency_code: FrequencyCode = FrequencyCode.ORIGINAL
+
+    @field_validator("rendering_npi")
+    @classmethod
+    def _npi(cls, value: str) -> str:
+        if not npi_check_digit_ok(value):
+            raise ValueError("an NPI is 10 digits with a valid check digit")
+        return value
+
+    @field_validator("diagnosis_codes")
+    @classmethod
+    def _icd10(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        value = tuple(code.upper() for code in value)
+        for code in value:
+            if not _ICD10.match(code):
+                raise ValueError(f"{code!r} is not an ICD-10-CM code")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Claim:
+        numbers = [line.line_number for line in self.lines]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("service lines are numbered 1, 2, 3, ...")
+        for line in self.lines:
+            if max(line.diagnosis_pointers) > len(self.diagnosis_codes):
+                raise ValueError(f"line {line.line_number} points at a diagnosis the claim does not have")
+        return self
+
+    @property
+    def billed_amount(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal("0.00"))
+
+    @property
+    def service_date_from(self) -> date:
+        return min(line.service_date_from for line in self.lines)
+
+    @property
+    def service_date_to(self) -> date:
+        return max(line.service_date_to for line in self.lines)
+
+
+class CheckSource(StrEnum):
+    PORTAL = "portal"
+    API = "api"
+    EDI = "edi"
+    MANUAL = "manual"
+
+
+class AdjustmentGroup(StrEnum):
+    CO = "CO"
+    PR = "PR"
+    OA = "OA"
+    PI = "PI"
+
+
+class Denial(Model):
+    """One adjustment reason the payer gave: group + CARC (+ RARC remarks), at claim or line level."""
+
+    group: AdjustmentGroup
+    carc: str = Field(pattern=r"^[A-Z0-9]{1,5}$")
+    rarcs: tuple[str, ...] = ()
+    amount: Money | None = None
+    line_number: int | None = Field(default=None, ge=1)
+
+    @property
+    def code(self) -> str:
+        return f"{self.group}-{self.carc}"
+
+
+class StatusCheck(Model):
+    """One answer from a payer about a claim. Append-only: a claim's status is derived from these."""
+
+    claim_id: str
+    checked_at: datetime = Field(default_factory=utc_now)
+    source: CheckSource
+    status: ClaimStatus
+    category_code: str | None = Field(default=None, max_length=3)
+    status_code: str | None = Field(default=None, max_length=10)
+    payer_status_text: str | None = Field(default=None, max_length=500)
+    billed_amount: Money | None = None
+    paid_amount: Money | None = None
+    patient_responsibility: Money | None = None
+    payer_claim_number: str | None = None
+    check_number: str | None = None
+    payment_date: date | None = None
+    denials: tuple[Denial, ...] = ()
+    evidence_ref: str | None = None
+    bot_run_id: int | None = None
+    dedupe_key: str | None = Field(default=None, max_length=200)
+
+    @field_validator("checked_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("checked_at must carry a timezone")
+        return value.astimezone(UTC)
+
+
+class PaymentMethod(StrEnum):
+    CHECK = "CHK"
+    EFT = "ACH"
+    NONE = "NON"
+    OTHER = "OTH"
+
+
+class Payment(Model):
+    claim_id: str
+    amount: Money
+    paid_date: date | None = None
+    method: PaymentMethod = PaymentMethod.OTHER
+    check_number: str | None = None
+    payer_claim_number: str | None = None
+    source: CheckSource = CheckSource.EDI
+    dedupe_key: str | None = Field(default=None, max_length=200)
+
+
+class Benefit(Model):
+    """One benefit line of an eligibility answer (271 EB or a portal's benefits table)."""
+
+    kind: str = Field(description="copay, coinsurance, deductible, out_of_pocket, active, inactive, ...")
+    service_type: str | None = None
+    amount: Money | None = None
+    percent: Decimal | None = Field(default=None, ge=0, le=100)
+    remaining: Money | None = None
+    in_network: bool | None = None
+
+
+class EligibilityCheck(Model):
+    payer_id: str
+    patient: Patient
+    checked_at: datetime = Field(default_factory=utc_now)
+    source: CheckSource
+    service_date: date
+    active: bool
+    plan_name: str | None = None
+    benefits: tuple[Benefit, ...] = ()
+    rejection_code: str | None = None
+    evidence_ref: str | None = None
+    bot_run_id: int | None = None
+
+
+class ActionOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class Action(Model):
+    """Audit record of something a person or a bot did. The idempotency key makes retries safe."""
+
+    actor: str = Field(min_length=1)
+    action: str = Field(min_length=1)
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    outcome: ActionOutcome
+    claim_id: str | None = None
+    at: datetime = Field(default_factory=utc_now)
+    detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class BotRunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"
+
+
+class BotRun(Model):
+    kind: str
+    payer_id: str | None = None
+    trigger: str = "schedule"
+    started_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    status: BotRunStatus = BotRunStatus.RUNNING
+    claims_checked: int = 0
+    errors: int = 0
+    note: str | None = None
