@@ -26,10 +26,14 @@ from claims.ledger import ClaimNotFoundError, ClaimSummary, Ledger, is_current, 
 from claims.payer_config import PayerConfigError, load_payers
 from claims.status import ClaimStatus
 
-app = typer.Typer(help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True)
+app = typer.Typer(
+    help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The claims ledger.", no_args_is_help=True)
 claims_app = typer.Typer(help="Claims in the ledger.", no_args_is_help=True)
-codes_app = typer.Typer(help="Code sets: claim status categories and codes, CARC, RARC.", no_args_is_help=True)
+codes_app = typer.Typer(
+    help="Code sets: claim status categories and codes, CARC, RARC.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(claims_app, name="claims")
 app.add_typer(codes_app, name="codes")
@@ -66,10 +70,13 @@ def _settings() -> Settings:
 
 def _ledger(settings: Settings) -> Ledger:
     """Open the ledger, refusing one whose schema is behind this code (the fix is one command)."""
-    ledger = Ledger.connect(settings.ledger_url)
+    url = settings.ledger_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        fail(Exit.LEDGER, f"no ledger in {settings.data_dir} yet: run `claimbot db upgrade`")
+    ledger = Ledger.connect(url)
     try:
         current = is_current(ledger.engine)
-    except Exception as error:  # noqa: BLE001 - any driver error means the same thing to the user
+    except Exception as error:
         fail(Exit.LEDGER, f"cannot open the ledger ({error.__class__.__name__}); check CLAIMBOT_DATABASE_URL")
     if not current:
         fail(Exit.LEDGER, "the ledger is not up to date: run `claimbot db upgrade`")
@@ -108,8 +115,12 @@ def run_import(ledger: Ledger, path: Path, mapping: ColumnMapping | None, as_jso
     size = path.stat().st_size if path.exists() else 0
     show_bar = not as_json and sys.stderr.isatty() and size > 1_000_000
     progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=err, disable=not show_bar,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_bar,
     )
     with progress:
         task = progress.add_task(f"importing {path.name}", total=size)
@@ -126,8 +137,12 @@ def run_import(ledger: Ledger, path: Path, mapping: ColumnMapping | None, as_jso
 
 @claims_app.command("import")
 def claims_import(
-    path: Annotated[Path, typer.Argument(help="A CSV export, one row per service line (docs/claims-csv.md).")],
-    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for other column names or date formats.")] = None,
+    path: Annotated[
+        Path, typer.Argument(help="A CSV export, one row per service line (docs/claims-csv.md).")
+    ],
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML mapping for other column names or date formats.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import claims from a CSV file; all or nothing, idempotent (upsert by claim id)."""
@@ -163,14 +178,18 @@ def _summary_table(rows: list[ClaimSummary]) -> Table:
 
 @claims_app.command("list")
 def claims_list(
-    status: Annotated[ClaimStatus | None, typer.Option(help="Only claims whose current status is this.")] = None,
+    status: Annotated[
+        ClaimStatus | None, typer.Option(help="Only claims whose current status is this.")
+    ] = None,
     payer: Annotated[str | None, typer.Option(help="Only this payer's claims (payer id).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many claims.")] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """List claims with their current status (derived from their status history)."""
-    rows = _ledger(_settings()).list_claims(status=status, payer_id=payer.upper() if payer else None, limit=limit, offset=offset)
+    rows = _ledger(_settings()).list_claims(
+        status=status, payer_id=payer.upper() if payer else None, limit=limit, offset=offset
+    )
     if as_json:
         out.print(TypeAdapter(list[ClaimSummary]).dump_json(rows, indent=2).decode(), markup=False)
     else:
@@ -203,12 +222,18 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
     lines = Table("line", "procedure", "modifiers", "units", "charge", "service dates", "dx pointers")
     for line in claim.lines:
         lines.add_row(
-            str(line.line_number), line.procedure_code, " ".join(line.modifiers), str(line.units),
-            f"{line.charge:,.2f}", f"{line.service_date_from} – {line.service_date_to}",
+            str(line.line_number),
+            line.procedure_code,
+            " ".join(line.modifiers),
+            str(line.units),
+            f"{line.charge:,.2f}",
+            f"{line.service_date_from} – {line.service_date_to}",
             ",".join(str(p) for p in line.diagnosis_pointers),
         )
     out.print(lines)
-    out.print(f"diagnoses: {', '.join(claim.diagnosis_codes)}   rendering NPI: {claim.rendering_npi}", markup=False)
+    out.print(
+        f"diagnoses: {', '.join(claim.diagnosis_codes)}   rendering NPI: {claim.rendering_npi}", markup=False
+    )
     if not history:
         out.print("no status answers recorded yet", markup=False)
         return
@@ -227,7 +252,9 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
 
 
 @codes_app.command("show")
-def codes_show(kind: CodeKind, code: Annotated[str | None, typer.Argument()] = None, as_json: JsonOption = False) -> None:
+def codes_show(
+    kind: CodeKind, code: Annotated[str | None, typer.Argument()] = None, as_json: JsonOption = False
+) -> None:
     """Describe one code, or list a whole code set."""
     codes = CodeSets(_settings().codesets_dir)
     found = [codes.describe(kind, code)] if code else codes.all(kind)

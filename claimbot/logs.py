@@ -20,7 +20,7 @@ SECRET_KEYS = frozenset({"password", "secret", "token", "totp_secret", "api_key"
 
 
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    cleaned = redact(dict(event))
+    cleaned: MutableMapping[str, Any] = redact(dict(event))
     for key in list(cleaned):
         if any(secret in key.lower() for secret in SECRET_KEYS):
             cleaned[key] = MASK
@@ -29,7 +29,9 @@ def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
 
 def configure_logging(fmt: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -> None:
     renderer: Any = (
-        structlog.processors.JSONRenderer() if fmt is LogFormat.JSON else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if fmt is LogFormat.JSON
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

@@ -1,1 +1,1 @@
-"""The claims domain: typed models, code sets, PHI rules and the ledger that every bot and chat answer shares."""
+"""The claims domain: typed models, code sets, PHI rules and the ledger every bot and chat answer shares."""

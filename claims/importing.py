@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -102,11 +102,15 @@ class ColumnMapping(BaseModel):
             raise MappingError(f"{path}: key '{key}': {first['msg']}") from err
         for ours in mapping.columns:
             if ours not in COLUMNS and ours != COMBINED_NAME:
-                raise MappingError(f"{path}: key 'columns.{ours}': not a Claimbot column (see docs/claims-csv.md)")
+                raise MappingError(
+                    f"{path}: key 'columns.{ours}': not a Claimbot column (see docs/claims-csv.md)"
+                )
         try:
             datetime.strptime(date.today().strftime(mapping.date_format), mapping.date_format)
         except ValueError as err:
-            raise MappingError(f"{path}: key 'date_format': {mapping.date_format!r} is not a usable date format") from err
+            raise MappingError(
+                f"{path}: key 'date_format': {mapping.date_format!r} is not a usable date format"
+            ) from err
         return mapping
 
     def header_for(self, column: str) -> str:
@@ -183,10 +187,18 @@ class _ClaimRows:
 ProgressCallback = Callable[[int], None]
 
 
+def _line_at(path: Path, offset: int) -> int:
+    """The 1-based line holding byte `offset` (decoding errors surface per chunk, not per line)."""
+    with path.open("rb") as f:
+        return f.read(offset).count(b"\n") + 1
+
+
 class ClaimCsvImporter:
     """Reads one export file into validated claims and writes them through one LedgerWriter."""
 
-    def __init__(self, path: Path, mapping: ColumnMapping, known_payers: frozenset[str], max_issues: int = 50) -> None:
+    def __init__(
+        self, path: Path, mapping: ColumnMapping, known_payers: frozenset[str], max_issues: int = 50
+    ) -> None:
         self.path = path
         self.name = path.name
         self.mapping = mapping
@@ -202,7 +214,9 @@ class ClaimCsvImporter:
             return datetime.strptime(text, self.mapping.date_format).date()
         except ValueError:
             shown = "" if COLUMNS[column].phi else f" {text!r}"
-            raise _RowError(column, f"value{shown} is not a date in format {self.mapping.date_format}") from None
+            raise _RowError(
+                column, f"value{shown} is not a date in format {self.mapping.date_format}"
+            ) from None
 
     @staticmethod
     def _money(column: str, text: str) -> Decimal:
@@ -277,7 +291,9 @@ class ClaimCsvImporter:
             try:
                 row = next(reader, None)
             except csv.Error as err:
-                yield ImportIssue(file=self.name, line=reader.line_num, column=None, message=f"not valid CSV ({err})")
+                yield ImportIssue(
+                    file=self.name, line=reader.line_num, column=None, message=f"not valid CSV ({err})"
+                )
                 return
             if row is None:
                 break
@@ -313,7 +329,9 @@ class ClaimCsvImporter:
                     message=f"claim {claim_id} already ended at line {finished[claim_id]}; "
                     "keep each claim's rows together (sort the export by claim id)",
                 )
-            current = _ClaimRows(claim_id, line, {c: values.get(c, "") for c in claim_columns}, [(line, values)])
+            current = _ClaimRows(
+                claim_id, line, {c: values.get(c, "") for c in claim_columns}, [(line, values)]
+            )
         if current is not None:
             yield current
 
@@ -328,7 +346,11 @@ class ClaimCsvImporter:
         header = self.mapping.header_for
         payer_id = first["payer_id"].upper()
         if payer_id not in self.known_payers:
-            issue(group.first_line, header("payer_id"), f"payer {payer_id!r} is not in the payer list (config/payers.yaml)")
+            issue(
+                group.first_line,
+                header("payer_id"),
+                f"payer {payer_id!r} is not in the payer list (config/payers.yaml)",
+            )
         try:
             data: dict[str, Any] = {
                 "claim_id": group.claim_id,
@@ -417,7 +439,7 @@ class ClaimCsvImporter:
             raise _RowError("diagnosis_pointers", f"value {text!r}: pointers start at 1")
         return pointers
 
-    _MODEL_TO_COLUMN = {
+    _MODEL_TO_COLUMN: ClassVar[dict[str, str]] = {
         "last_name": "patient_last_name",
         "first_name": "patient_first_name",
         "date_of_birth": "patient_dob",
@@ -484,19 +506,21 @@ class ClaimCsvImporter:
                     if len(self.issues) >= self.max_issues:
                         raise ClaimImportError(self.issues[: self.max_issues], truncated=True)
             except UnicodeDecodeError as err:
+                offset = max(0, counter.bytes_read - len(err.object) + err.start)
                 self.issues.append(
                     ImportIssue(
                         file=self.name,
-                        line=rows + 1,
+                        line=_line_at(self.path, offset),
                         column=None,
-                        message=f"is not valid {self.mapping.encoding} text (byte offset about "
-                        f"{counter.bytes_read - len(err.object) + err.start})",
+                        message=f"is not valid {self.mapping.encoding} text (byte {offset})",
                     )
                 )
             if self.issues:
                 raise ClaimImportError(self.issues)
             if claims_seen == 0:
-                raise ClaimImportError([ImportIssue(file=self.name, line=1, column=None, message="holds no claims")])
+                raise ClaimImportError(
+                    [ImportIssue(file=self.name, line=1, column=None, message="holds no claims")]
+                )
             counts = counts.add(writer.upsert_claims(batch))
         return ImportReport(
             file=str(self.path),

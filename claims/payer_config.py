@@ -26,7 +26,9 @@ def load_payers(path: Path) -> list[Payer]:
         raise PayerConfigError(f"{path}: cannot read the payer list ({err.strerror})") from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise PayerConfigError(f"{path}: {'line ' + str(mark.line + 1) + ': ' if mark else ''}not valid YAML") from err
+        raise PayerConfigError(
+            f"{path}: {'line ' + str(mark.line + 1) + ': ' if mark else ''}not valid YAML"
+        ) from err
     try:
         parsed = _PayerFile.model_validate(raw)
     except ValidationError as err:

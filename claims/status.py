@@ -29,7 +29,13 @@ class ClaimStatus(StrEnum):
 
 #: Adjudication is over: stop polling (close work on F, never on A).
 FINAL_STATUSES = frozenset(
-    {ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID, ClaimStatus.DENIED, ClaimStatus.FINALIZED, ClaimStatus.REVERSED}
+    {
+        ClaimStatus.PAID,
+        ClaimStatus.PARTIALLY_PAID,
+        ClaimStatus.DENIED,
+        ClaimStatus.FINALIZED,
+        ClaimStatus.REVERSED,
+    }
 )
 
 #: Answers that carry no news about the claim itself; they never become its current status.

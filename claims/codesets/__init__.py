@@ -104,7 +104,11 @@ class CodeSets:
             return None
         normalized = status_from_277(key) if kind is CodeKind.CATEGORY else None
         return Code(
-            kind=kind, code=key, description=description, normalized_status=normalized, official=bool(official)
+            kind=kind,
+            code=key,
+            description=description,
+            normalized_status=normalized,
+            official=bool(official),
         )
 
     def all(self, kind: CodeKind) -> list[Code]:

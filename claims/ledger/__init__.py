@@ -4,7 +4,15 @@ Embedded SQLite (WAL) by default, PostgreSQL for teams, the same code for both. 
 give pydantic models only (claims.models, and the views below); no rows or dicts leave this package.
 """
 
-from claims.ledger.repository import ClaimNotFoundError, ClaimSummary, ClaimUpsertCounts, Ledger, LedgerWriter
 from claims.ledger.migrate import is_current, upgrade
+from claims.ledger.repository import ClaimNotFoundError, ClaimSummary, ClaimUpsertCounts, Ledger, LedgerWriter
 
-__all__ = ["ClaimNotFoundError", "ClaimSummary", "ClaimUpsertCounts", "Ledger", "LedgerWriter", "is_current", "upgrade"]
+__all__ = [
+    "ClaimNotFoundError",
+    "ClaimSummary",
+    "ClaimUpsertCounts",
+    "Ledger",
+    "LedgerWriter",
+    "is_current",
+    "upgrade",
+]

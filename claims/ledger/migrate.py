@@ -29,6 +29,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def is_current(engine: sa.Engine) -> bool:
     """True when the ledger's schema is at the newest migration this code knows."""
-    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    head = ScriptDirectory.from_config(
+        alembic_config(engine.url.render_as_string(hide_password=False))
+    ).get_current_head()
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() == head

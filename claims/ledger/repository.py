@@ -171,7 +171,9 @@ class LedgerWriter:
             if updated.rowcount == 0:
                 self._conn.execute(payers.insert().values(**values))
 
-    def _patient_ids(self, memberships: Iterable[tuple[str, Patient]]) -> dict[tuple[str, str, date, str, str], int]:
+    def _patient_ids(
+        self, memberships: Iterable[tuple[str, Patient]]
+    ) -> dict[tuple[str, str, date, str, str], int]:
         """Ledger ids of (payer, patient) pairs, inserting the patients not seen before."""
         wanted = {_patient_key(payer_id, patient) for payer_id, patient in memberships}
         member_ids = sorted({key[1] for key in wanted})
@@ -188,13 +190,21 @@ class LedgerWriter:
                 ).where(patients.c.member_id.in_(member_ids[start : start + _IN_CHUNK]))
             )
             for row in rows:
-                found[(row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)] = row.id
+                found[(row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)] = (
+                    row.id
+                )
         missing = [key for key in wanted if key not in found]
         if missing:
             inserted = self._conn.execute(
                 patients.insert().returning(patients.c.id, sort_by_parameter_order=True),
                 [
-                    {"payer_id": k[0], "member_id": k[1], "date_of_birth": k[2], "last_name": k[3], "first_name": k[4]}
+                    {
+                        "payer_id": k[0],
+                        "member_id": k[1],
+                        "date_of_birth": k[2],
+                        "last_name": k[3],
+                        "first_name": k[4],
+                    }
                     for k in missing
                 ],
             )
@@ -222,12 +232,12 @@ class LedgerWriter:
         now = utc_now()
         lines: list[dict[str, Any]] = []
         if new:
-            rows = [
+            claim_rows = [
                 {**_claim_row(c, patient_ids[_patient_key(c.payer_id, c.patient)], now), "created_at": now}
                 for c in new
             ]
             pks = self._conn.execute(
-                claims.insert().returning(claims.c.id, sort_by_parameter_order=True), rows
+                claims.insert().returning(claims.c.id, sort_by_parameter_order=True), claim_rows
             ).scalars()
             for pk, claim in zip(pks, new, strict=True):
                 lines.extend(_line_rows(pk, claim))
@@ -238,7 +248,9 @@ class LedgerWriter:
             self._conn.execute(service_lines.delete().where(service_lines.c.claim_pk == pk))
             lines.extend(_line_rows(pk, claim))
         self._conn.execute(service_lines.insert(), lines)
-        return ClaimUpsertCounts(created=len(new), updated=len(changed), unchanged=len(batch) - len(new) - len(changed))
+        return ClaimUpsertCounts(
+            created=len(new), updated=len(changed), unchanged=len(batch) - len(new) - len(changed)
+        )
 
     def _claim_pk(self, claim_id: str) -> int:
         pk = self._conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).scalar()
@@ -249,7 +261,10 @@ class LedgerWriter:
     def _already(self, table: sa.Table, dedupe_key: str | None) -> bool:
         if dedupe_key is None:
             return False
-        return self._conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == dedupe_key)).first() is not None
+        return (
+            self._conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == dedupe_key)).first()
+            is not None
+        )
 
     def record_status_check(self, check: StatusCheck) -> bool:
         """Append one payer answer. Returns False when its dedupe key was recorded before."""
@@ -313,7 +328,9 @@ class LedgerWriter:
         return True
 
     def record_eligibility(self, check: EligibilityCheck) -> int:
-        patient_pk = self._patient_ids([(check.payer_id, check.patient)])[_patient_key(check.payer_id, check.patient)]
+        patient_pk = self._patient_ids([(check.payer_id, check.patient)])[
+            _patient_key(check.payer_id, check.patient)
+        ]
         return int(
             self._conn.execute(
                 eligibility_checks.insert().returning(eligibility_checks.c.id),
@@ -364,11 +381,19 @@ class LedgerWriter:
             ).scalar_one()
         )
 
-    def finish_bot_run(self, run_id: int, status: BotRunStatus, claims_checked: int, errors: int, note: str | None) -> None:
+    def finish_bot_run(
+        self, run_id: int, status: BotRunStatus, claims_checked: int, errors: int, note: str | None
+    ) -> None:
         self._conn.execute(
             bot_runs.update()
             .where(bot_runs.c.id == run_id)
-            .values(finished_at=utc_now(), status=status.value, claims_checked=claims_checked, errors=errors, note=note)
+            .values(
+                finished_at=utc_now(),
+                status=status.value,
+                claims_checked=claims_checked,
+                errors=errors,
+                note=note,
+            )
         )
 
 
@@ -447,14 +472,22 @@ class Ledger:
     def get_claim(self, claim_id: str) -> Claim:
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(claims, patients.c.member_id, patients.c.last_name, patients.c.first_name, patients.c.date_of_birth)
+                sa.select(
+                    claims,
+                    patients.c.member_id,
+                    patients.c.last_name,
+                    patients.c.first_name,
+                    patients.c.date_of_birth,
+                )
                 .join(patients, patients.c.id == claims.c.patient_id)
                 .where(claims.c.claim_id == claim_id)
             ).first()
             if row is None:
                 raise ClaimNotFoundError(claim_id)
             line_rows = conn.execute(
-                sa.select(service_lines).where(service_lines.c.claim_pk == row.id).order_by(service_lines.c.line_number)
+                sa.select(service_lines)
+                .where(service_lines.c.claim_pk == row.id)
+                .order_by(service_lines.c.line_number)
             )
             lines = tuple(
                 ServiceLine(
@@ -550,7 +583,11 @@ class Ledger:
         return found[0]
 
     def list_claims(
-        self, status: ClaimStatus | None = None, payer_id: str | None = None, limit: int | None = 100, offset: int = 0
+        self,
+        status: ClaimStatus | None = None,
+        payer_id: str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
     ) -> list[ClaimSummary]:
         where = [claims.c.payer_id == payer_id] if payer_id else []
         return self._summaries(where, limit, offset, status)

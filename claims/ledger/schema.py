@@ -57,7 +57,9 @@ patients = sa.Table(
     sa.Column("last_name", sa.String(100), nullable=False),
     sa.Column("first_name", sa.String(100), nullable=False),
     sa.Column("date_of_birth", sa.Date, nullable=False),
-    sa.UniqueConstraint("payer_id", "member_id", "date_of_birth", "last_name", "first_name", name="uq_patients_identity"),
+    sa.UniqueConstraint(
+        "payer_id", "member_id", "date_of_birth", "last_name", "first_name", name="uq_patients_identity"
+    ),
 )
 
 claims = sa.Table(
@@ -85,7 +87,9 @@ service_lines = sa.Table(
     "service_lines",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("line_number", sa.Integer, nullable=False),
     sa.Column("procedure_code", sa.String(5), nullable=False),
     sa.Column("modifiers", sa.String(20), nullable=False),
@@ -140,7 +144,11 @@ denials = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column(
-        "status_check_id", sa.Integer, sa.ForeignKey("status_checks.id", ondelete="CASCADE"), nullable=False, index=True
+        "status_check_id",
+        sa.Integer,
+        sa.ForeignKey("status_checks.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     ),
     sa.Column("group_code", sa.String(2), nullable=False),
     sa.Column("carc", sa.String(5), nullable=False, index=True),
@@ -153,7 +161,9 @@ payments = sa.Table(
     "payments",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_date", sa.Date),
     sa.Column("method", sa.String(3), nullable=False),

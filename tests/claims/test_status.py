@@ -1,0 +1,52 @@
+from decimal import Decimal
+
+import pytest
+
+from claims.status import FINAL_STATUSES, ClaimStatus, status_from_277, status_from_835
+
+
+@pytest.mark.parametrize(
+    ("category", "code", "expected"),
+    [
+        ("A1", None, ClaimStatus.ACKNOWLEDGED),
+        ("A2", "20", ClaimStatus.ACKNOWLEDGED),
+        ("A3", None, ClaimStatus.REJECTED),
+        ("A4", None, ClaimStatus.NOT_FOUND),
+        ("A7", "21", ClaimStatus.REJECTED),
+        ("P1", None, ClaimStatus.PENDING),
+        ("P3", None, ClaimStatus.INFO_REQUESTED),
+        ("R4", None, ClaimStatus.INFO_REQUESTED),
+        ("F1", "65", ClaimStatus.PAID),
+        ("F2", None, ClaimStatus.DENIED),
+        ("F4", None, ClaimStatus.FINALIZED),
+        ("E1", None, ClaimStatus.UNAVAILABLE),
+        ("D0", None, ClaimStatus.NOT_FOUND),
+        ("P0", "35", ClaimStatus.NOT_FOUND),
+        ("f1", None, ClaimStatus.PAID),
+        ("Z9", None, ClaimStatus.UNKNOWN),
+    ],
+)
+def test_277_categories_normalize(category: str, code: str | None, expected: ClaimStatus) -> None:
+    assert status_from_277(category, code) is expected
+
+
+def test_acknowledged_is_never_final() -> None:
+    """Close work on F, never on A."""
+    assert ClaimStatus.ACKNOWLEDGED not in FINAL_STATUSES
+    assert status_from_277("F1") in FINAL_STATUSES
+
+
+@pytest.mark.parametrize(
+    ("clp02", "paid", "denial", "expected"),
+    [
+        ("1", Decimal("80.00"), False, ClaimStatus.PAID),
+        ("1", Decimal("40.00"), True, ClaimStatus.PARTIALLY_PAID),
+        ("1", Decimal("0.00"), True, ClaimStatus.DENIED),
+        ("1", Decimal("0.00"), False, ClaimStatus.FINALIZED),
+        ("4", Decimal("0.00"), True, ClaimStatus.DENIED),
+        ("22", Decimal("-80.00"), False, ClaimStatus.REVERSED),
+        ("99", Decimal("0.00"), False, ClaimStatus.UNKNOWN),
+    ],
+)
+def test_835_claim_status_normalizes(clp02: str, paid: Decimal, denial: bool, expected: ClaimStatus) -> None:
+    assert status_from_835(clp02, paid, denial) is expected
