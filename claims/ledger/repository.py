@@ -397,7 +397,12 @@ class LedgerWriter:
         )
 
 
-def _latest_informative_checks() -> sa.Subquery:
+def _latest_informative_checks(only_claim_id: str | None = None) -> sa.Subquery:
+    """Each claim's latest informative check; ranking only one claim's history when asked for one."""
+    where = [status_checks.c.status.not_in(_UNINFORMATIVE)]
+    if only_claim_id is not None:
+        claim_pk = sa.select(claims.c.id).where(claims.c.claim_id == only_claim_id).scalar_subquery()
+        where.append(status_checks.c.claim_pk == claim_pk)
     ranked = (
         sa.select(
             status_checks.c.claim_pk,
@@ -411,7 +416,7 @@ def _latest_informative_checks() -> sa.Subquery:
             )
             .label("rank"),
         )
-        .where(status_checks.c.status.not_in(_UNINFORMATIVE))
+        .where(*where)
         .subquery()
     )
     return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest")
@@ -526,8 +531,9 @@ class Ledger:
         limit: int | None,
         offset: int,
         status: ClaimStatus | None = None,
+        only_claim_id: str | None = None,
     ) -> list[ClaimSummary]:
-        latest = _latest_informative_checks()
+        latest = _latest_informative_checks(only_claim_id)
         filters = list(where)
         if status is ClaimStatus.SUBMITTED:
             filters += [claims.c.submitted_date.is_not(None), latest.c.status.is_(None)]
@@ -577,7 +583,7 @@ class Ledger:
             ]
 
     def summary(self, claim_id: str) -> ClaimSummary:
-        found = self._summaries([claims.c.claim_id == claim_id], limit=1, offset=0)
+        found = self._summaries([claims.c.claim_id == claim_id], limit=1, offset=0, only_claim_id=claim_id)
         if not found:
             raise ClaimNotFoundError(claim_id)
         return found[0]
