@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from claimbot.demo import run_demo
 from claimbot.logs import configure_logging, get_logger
 from claimbot.settings import Settings
 from claims.codesets import CodeKind, CodeSetError, CodeSets, read_official_list
@@ -100,6 +101,13 @@ def prepare_ledger(settings: Settings) -> Ledger:
     ledger = Ledger.connect(settings.ledger_url)
     ledger.sync_payers(payer_list)
     return ledger
+
+
+@app.command("demo")
+def demo() -> None:
+    """The main job on embedded defaults: a ledger with the bundled synthetic practice in it."""
+    settings = _settings()
+    run_demo(settings, prepare_ledger(settings), out)
 
 
 @db_app.command("upgrade")
