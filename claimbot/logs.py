@@ -14,16 +14,18 @@ from typing import Any
 import structlog
 
 from claimbot.settings import LogFormat
-from claims.phi import MASK, redact
+from claims.phi import MASK, redact, scrub_secrets
 
 SECRET_KEYS = frozenset({"password", "secret", "token", "totp_secret", "api_key", "authorization", "cookie"})
 
 
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     cleaned: MutableMapping[str, Any] = redact(dict(event))
-    for key in list(cleaned):
+    for key, value in list(cleaned.items()):
         if any(secret in key.lower() for secret in SECRET_KEYS):
             cleaned[key] = MASK
+        elif isinstance(value, str):
+            cleaned[key] = scrub_secrets(value)
     return cleaned
 
 

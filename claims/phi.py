@@ -81,6 +81,22 @@ class PhiScrubber:
         return self._pattern.sub(MASK, text) if self._pattern else text
 
 
+_registered_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Remember a loaded secret (password, TOTP seed, API key) so every log line masks it by value."""
+    if len(value) >= 4:
+        _registered_secrets.add(value)
+
+
+def scrub_secrets(text: str) -> str:
+    for secret in _registered_secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
 def scrub_text(text: str, patients: Iterable[Patient]) -> str:
     """Mask the given patients' PHI in one piece of text meant for chat or a log."""
     return PhiScrubber(patients).scrub(text)

@@ -1,1 +1,2 @@
-"""portal_adapters package."""
+"""How Claimbot talks to payers: the adapter contract, the playbook-driven Playwright engine, the
+clearinghouse adapter, and the error taxonomy that the retry policy reads."""

@@ -399,7 +399,7 @@ class LedgerWriter:
 
 def _latest_informative_checks(only_claim_id: str | None = None) -> sa.Subquery:
     """Each claim's latest informative check; ranking only one claim's history when asked for one."""
-    where = [status_checks.c.status.not_in(_UNINFORMATIVE)]
+    where: list[sa.ColumnElement[bool]] = [status_checks.c.status.not_in(_UNINFORMATIVE)]
     if only_claim_id is not None:
         claim_pk = sa.select(claims.c.id).where(claims.c.claim_id == only_claim_id).scalar_subquery()
         where.append(status_checks.c.claim_pk == claim_pk)
