@@ -1,0 +1,297 @@
+"""Pure parsers: saved HTML or JSON + a playbook's extraction spec -> typed results. No browser.
+
+The engine fetches pages; these functions read them. The same functions run in fixture tests on
+pages saved next to each playbook, so a selector fix is checked without a portal or a browser.
+A required value that is missing, or a value that does not read as its type (an amount that is
+not money), means the page is not what the playbook describes: `LayoutMismatch`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from claims.models import AdjustmentGroup, Benefit, Denial
+from claims.status import ClaimStatus, status_from_277
+from portal_adapters.playbook.schema import ClaimStatusTask, EligibilityTask, Extraction, FieldSpec
+
+
+class LayoutMismatch(ValueError):
+    """The page does not hold what the playbook says it holds (a field, a table column, a value type)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class ExtractedPage(BaseModel):
+    """Raw text per field and per table row, before typing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fields: dict[str, str | None]
+    tables: dict[str, list[dict[str, str | None]]]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = _SPACES.sub(" ", text).strip()
+    return cleaned or None
+
+
+def _pattern(spec: FieldSpec, text: str | None) -> str | None:
+    if text is None or spec.pattern is None:
+        return text
+    found = re.search(spec.pattern, text)
+    return _clean(found.group(1)) if found else None
+
+
+def _node_value(node: LexborNode | None, spec: FieldSpec) -> str | None:
+    if node is None:
+        return None
+    raw = node.attributes.get(spec.attribute) if spec.attribute else node.text(separator=" ")
+    return _pattern(spec, _clean(raw))
+
+
+def extract_html(html: str, spec: Extraction) -> ExtractedPage:
+    tree = LexborHTMLParser(html)
+    fields: dict[str, str | None] = {}
+    for name, field in spec.fields.items():
+        assert field.selector is not None
+        value = _node_value(tree.css_first(field.selector), field)
+        if value is None and field.required:
+            raise LayoutMismatch(name, f"nothing at {field.selector!r}")
+        fields[name] = value
+    tables: dict[str, list[dict[str, str | None]]] = {}
+    for name, table in spec.tables.items():
+        rows = []
+        for row in tree.css(table.rows):
+            values = {}
+            for column, field in table.columns.items():
+                assert field.selector is not None
+                value = _node_value(row.css_first(field.selector), field)
+                if value is None and field.required:
+                    raise LayoutMismatch(f"{name}.{column}", f"a row has nothing at {field.selector!r}")
+                values[column] = value
+            rows.append(values)
+        tables[name] = rows
+    return ExtractedPage(fields=fields, tables=tables)
+
+
+def _walk(data: Any, path: str) -> Any:
+    for part in path.split(".") if path else []:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _json_value(data: Any, spec: FieldSpec) -> str | None:
+    assert spec.path is not None
+    value = _walk(data, spec.path)
+    if value is None or isinstance(value, dict | list):
+        return None
+    return _pattern(spec, _clean(str(value)))
+
+
+def extract_json(data: Any, spec: Extraction) -> ExtractedPage:
+    fields: dict[str, str | None] = {}
+    for name, field in spec.fields.items():
+        value = _json_value(data, field)
+        if value is None and field.required:
+            raise LayoutMismatch(name, f"nothing at path {field.path!r}")
+        fields[name] = value
+    tables: dict[str, list[dict[str, str | None]]] = {}
+    for name, table in spec.tables.items():
+        found = _walk(data, table.rows)
+        if found is None:
+            found = []
+        if not isinstance(found, list):
+            raise LayoutMismatch(name, f"path {table.rows!r} is not a list")
+        tables[name] = [
+            {column: _json_value(item, field) for column, field in table.columns.items()} for item in found
+        ]
+    return ExtractedPage(fields=fields, tables=tables)
+
+
+# --- typing values -------------------------------------------------------------------------------
+def read_money(field: str, text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    cleaned = text.replace("$", "").replace(",", "").replace(" ", "")
+    negative = cleaned.startswith("(") and cleaned.endswith(")")
+    try:
+        value = Decimal(cleaned.strip("()"))
+    except InvalidOperation:
+        raise LayoutMismatch(field, f"{text!r} is not an amount") from None
+    return (-value if negative else value).quantize(Decimal("0.01"))
+
+
+def read_date(field: str, text: str | None, fmt: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, fmt).date()
+    except ValueError:
+        raise LayoutMismatch(field, f"{text!r} is not a date in format {fmt}") from None
+
+
+def read_percent(field: str, text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text.replace("%", "").strip())
+    except InvalidOperation:
+        raise LayoutMismatch(field, f"{text!r} is not a percentage") from None
+
+
+def _typed(name: str, spec: FieldSpec, text: str | None) -> Any:
+    if spec.type == "money":
+        return read_money(name, text)
+    if spec.type == "date":
+        return read_date(name, text, spec.date_format)
+    if spec.type == "percent":
+        return read_percent(name, text)
+    if spec.type == "code":
+        return text.upper() if text else None
+    if spec.type == "int":
+        if text is None:
+            return None
+        if not text.isdigit():
+            raise LayoutMismatch(name, f"{text!r} is not a whole number")
+        return int(text)
+    return text
+
+
+_DENIAL_CODE = re.compile(r"^(CO|PR|OA|PI)\s*-?\s*([A-Z0-9]{1,5})$")
+_RARC = re.compile(r"[A-Z]{1,2}\d{1,4}")
+
+
+def _denials(rows: list[dict[str, str | None]], columns: dict[str, FieldSpec]) -> tuple[Denial, ...]:
+    denials = []
+    for index, row in enumerate(rows, start=1):
+        where = f"denials row {index}"
+        group, carc = (row.get("group") or "").upper(), (row.get("carc") or "").upper()
+        if row.get("code"):
+            found = _DENIAL_CODE.match((row["code"] or "").upper())
+            if not found:
+                raise LayoutMismatch(where, f"{row['code']!r} is not a GROUP-CARC code")
+            group, carc = found.group(1), found.group(2)
+        if group not in AdjustmentGroup.__members__ or not carc:
+            raise LayoutMismatch(where, f"group {group!r} / reason {carc!r} is not a CARC with a group")
+        amount_spec = columns.get("amount")
+        line = row.get("line")
+        denials.append(
+            Denial(
+                group=AdjustmentGroup(group),
+                carc=carc,
+                rarcs=tuple(_RARC.findall((row.get("rarc") or "").upper())),
+                amount=read_money(where, row.get("amount")) if amount_spec else None,
+                line_number=int(line) if line and line.isdigit() else None,
+            )
+        )
+    return tuple(denials)
+
+
+class ClaimReading(BaseModel):
+    """What a claim page says, typed; the engine adds who/when/route to make a ClaimStatusResult."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: ClaimStatus
+    status_text: str | None = None
+    category_code: str | None = None
+    status_code: str | None = None
+    billed_amount: Decimal | None = None
+    allowed_amount: Decimal | None = None
+    paid_amount: Decimal | None = None
+    patient_responsibility: Decimal | None = None
+    payer_claim_number: str | None = None
+    check_number: str | None = None
+    payment_date: date | None = None
+    denials: tuple[Denial, ...] = ()
+
+
+def read_claim(page: ExtractedPage, task: ClaimStatusTask) -> ClaimReading:
+    """Type the extracted text and normalize the status: an X12 category when shown, else the word map."""
+    spec = task.extract.fields
+    typed = {name: _typed(name, spec[name], text) for name, text in page.fields.items()}
+    category = typed.get("category_code")
+    words = typed.get("status_text")
+    if category:
+        status = status_from_277(category, typed.get("status_code"))
+    elif words:
+        mapping = {k.lower(): v for k, v in task.status_words.items()}
+        status = mapping.get(words.lower(), ClaimStatus.UNKNOWN)
+    else:
+        raise LayoutMismatch("status", "the page shows neither a status category nor status words")
+    denial_table = task.extract.tables.get("denials")
+    denials = _denials(page.tables.get("denials", []), denial_table.columns) if denial_table else ()
+    return ClaimReading(status=status, denials=denials, **{k: v for k, v in typed.items() if v is not None})
+
+
+class EligibilityReading(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    active: bool
+    coverage_text: str
+    plan_name: str | None
+    benefits: tuple[Benefit, ...]
+
+
+_BENEFIT_KINDS = {
+    "copay": "copay",
+    "co-pay": "copay",
+    "coinsurance": "coinsurance",
+    "co-insurance": "coinsurance",
+    "deductible": "deductible",
+    "out of pocket": "out_of_pocket",
+    "out-of-pocket": "out_of_pocket",
+    "oop": "out_of_pocket",
+}
+
+
+def _benefit_kind(text: str | None) -> str:
+    lowered = (text or "").lower()
+    return next((kind for words, kind in _BENEFIT_KINDS.items() if words in lowered), lowered or "other")
+
+
+def read_eligibility(page: ExtractedPage, task: EligibilityTask) -> EligibilityReading:
+    coverage = page.fields.get("coverage_text")
+    if not coverage:
+        raise LayoutMismatch("coverage_text", "the page shows no coverage status")
+    active = any(word.lower() in coverage.lower() for word in task.active_words)
+    benefits = []
+    columns = task.extract.tables["benefits"].columns if "benefits" in task.extract.tables else {}
+    for index, row in enumerate(page.tables.get("benefits", []), start=1):
+        where = f"benefits row {index}"
+        network = (row.get("network") or "").lower()
+        benefits.append(
+            Benefit(
+                kind=_benefit_kind(row.get("kind")),
+                service_type=row.get("service_type"),
+                amount=read_money(where, row.get("amount")) if "amount" in columns else None,
+                percent=read_percent(where, row.get("percent")) if "percent" in columns else None,
+                remaining=read_money(where, row.get("remaining")) if "remaining" in columns else None,
+                in_network=None if not network else network.startswith("in"),
+            )
+        )
+    return EligibilityReading(
+        active=active,
+        coverage_text=coverage,
+        plan_name=page.fields.get("plan_name"),
+        benefits=tuple(benefits),
+    )

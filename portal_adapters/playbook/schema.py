@@ -1,0 +1,374 @@
+"""The playbook schema (pydantic). A playbook is data: a billing team edits it to add a payer or to
+fix a portal that changed, without shipping code.
+
+Steps are a small language of browser actions, one key each (`goto`, `fill`, `click`, ...).
+Extraction maps selectors (HTML) or paths (JSON) to a fixed vocabulary of result fields, so the
+engine can build typed results without knowing the portal. Values may use templates such as
+`{claim.claim_id}`, `{patient.member_id}`, `{service_date:%m/%d/%Y}`, `{account.totp}`; the
+allowed names are listed in `TEMPLATE_NAMES`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from claims.status import ClaimStatus
+
+TEMPLATE_NAMES = frozenset(
+    {
+        "account.username",
+        "account.password",
+        "account.totp",
+        "claim.claim_id",
+        "claim.payer_claim_number",
+        "claim.billed_amount",
+        "claim.rendering_npi",
+        "patient.member_id",
+        "patient.last_name",
+        "patient.first_name",
+        "patient.dob",
+        "service_date",
+        "service_date_to",
+        "storage",
+    }
+)
+_TEMPLATE = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::[^}]*)?\}")
+
+
+def _check_templates(text: str) -> str:
+    for name in _TEMPLATE.findall(text):
+        if name not in TEMPLATE_NAMES and not name.startswith("storage."):
+            raise ValueError(f"unknown template name {{{name}}}; known: {', '.join(sorted(TEMPLATE_NAMES))}")
+    return text
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Selector = Annotated[str, Field(min_length=1, description="A CSS selector")]
+Template = Annotated[str, Field(min_length=1)]
+
+
+# --- steps ---------------------------------------------------------------------------------------
+class Goto(Strict):
+    goto: Template
+
+    _t = field_validator("goto")(_check_templates)
+
+
+class Fill(Strict):
+    fill: Selector
+    value: Template
+    frame: str | None = None
+
+    _t = field_validator("value")(_check_templates)
+
+
+class Select(Strict):
+    select: Selector
+    value: Template
+    frame: str | None = None
+
+    _t = field_validator("value")(_check_templates)
+
+
+class Click(Strict):
+    click: Selector
+    frame: str | None = None
+    navigates: bool = Field(default=False, description="wait for the navigation the click starts")
+
+
+class ClickIfPresent(Strict):
+    """Dismiss things that may or may not show up: consent banners, what's-new pop-ups."""
+
+    click_if_present: Selector
+    frame: str | None = None
+    wait_ms: int = Field(default=1500, ge=0, le=30_000)
+
+
+class WaitFor(Strict):
+    """A required element: missing after the timeout (and no outcome recognised) = layout changed."""
+
+    wait_for: Selector
+    frame: str | None = None
+
+
+class WaitForAny(Strict):
+    wait_for_any: list[Selector] = Field(min_length=2)
+    frame: str | None = None
+
+
+class WhenPresent(Strict):
+    when_present: Selector
+    steps: list[Step]
+    frame: str | None = None
+
+
+class SecurityQuestion(Strict):
+    """Read the portal's question, type the stored answer whose key words it contains."""
+
+    security_question: Selector
+    answer_into: Selector
+    submit: Selector
+    frame: str | None = None
+
+
+class FetchJson(Strict):
+    """Read a JSON endpoint through the logged-in browser context, instead of rendering the page."""
+
+    fetch_json: Template
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, Template] = Field(default_factory=dict)
+    body: dict[str, Template] | None = None
+
+    @field_validator("fetch_json")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_templates(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            _check_templates(text)
+        return value
+
+
+class PickRow(Strict):
+    """Among result rows (across pages), open the one whose column matches; none = not found."""
+
+    pick_row: Selector
+    match: dict[str, Template] = Field(min_length=1, description="column selector -> expected text")
+    open: Selector = Field(description="the link inside the picked row")
+    next_page: Selector | None = None
+    max_pages: int = Field(default=10, ge=1, le=100)
+    frame: str | None = None
+
+
+STEP_KEYS = (
+    "goto",
+    "fill",
+    "select",
+    "click",
+    "click_if_present",
+    "wait_for",
+    "wait_for_any",
+    "when_present",
+    "security_question",
+    "fetch_json",
+    "pick_row",
+)
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return next((key for key in STEP_KEYS if key in value), None)
+    return next((key for key in STEP_KEYS if hasattr(value, key)), None)
+
+
+Step = Annotated[
+    Annotated[Goto, Tag("goto")]
+    | Annotated[Fill, Tag("fill")]
+    | Annotated[Select, Tag("select")]
+    | Annotated[Click, Tag("click")]
+    | Annotated[ClickIfPresent, Tag("click_if_present")]
+    | Annotated[WaitFor, Tag("wait_for")]
+    | Annotated[WaitForAny, Tag("wait_for_any")]
+    | Annotated[WhenPresent, Tag("when_present")]
+    | Annotated[SecurityQuestion, Tag("security_question")]
+    | Annotated[FetchJson, Tag("fetch_json")]
+    | Annotated[PickRow, Tag("pick_row")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="unknown_step",
+        custom_error_message=f"a step is one of: {', '.join(STEP_KEYS)}",
+    ),
+]
+WhenPresent.model_rebuild()
+
+
+# --- outcomes ------------------------------------------------------------------------------------
+class Recognizer(Strict):
+    """Matches when every given condition holds on the current page."""
+
+    selector: Selector | None = None
+    text: str | None = Field(
+        default=None, description="case-insensitive text anywhere in the page (or selector)"
+    )
+    url_contains: str | None = None
+    http_status: int | None = Field(default=None, ge=100, le=599)
+    frame: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Recognizer:
+        if not (self.selector or self.text or self.url_contains or self.http_status):
+            raise ValueError("a recogniser needs a selector, text, url_contains or http_status")
+        return self
+
+
+class Outcomes(Strict):
+    """Pages a portal shows instead of what we asked for; checked whenever an expected element is missing."""
+
+    invalid_login: list[Recognizer] = Field(min_length=1)
+    locked: list[Recognizer] = Field(default_factory=list)
+    maintenance: list[Recognizer] = Field(default_factory=list)
+    rate_limited: list[Recognizer] = Field(default_factory=list)
+    session_expired: list[Recognizer] = Field(default_factory=list)
+    mfa_again: list[Recognizer] = Field(default_factory=list)
+    no_results: list[Recognizer] = Field(default_factory=list)
+
+
+# --- extraction ----------------------------------------------------------------------------------
+ValueType = Literal["text", "money", "date", "code", "percent", "int"]
+
+
+class FieldSpec(Strict):
+    """Where one value is: a CSS selector (HTML) or a dotted path (JSON), and how to read it."""
+
+    selector: Selector | None = None
+    path: str | None = None
+    attribute: str | None = None
+    type: ValueType = "text"
+    date_format: str = "%Y-%m-%d"
+    pattern: str | None = Field(default=None, description="regex with one group: keep only that part")
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        if (self.selector is None) == (self.path is None):
+            raise ValueError("give exactly one of 'selector' (HTML) or 'path' (JSON)")
+        if self.pattern is not None:
+            try:
+                if re.compile(self.pattern).groups != 1:
+                    raise ValueError("'pattern' needs exactly one capture group")
+            except re.error as err:
+                raise ValueError(f"'pattern' is not a regular expression ({err})") from err
+        return self
+
+
+class TableSpec(Strict):
+    rows: str = Field(description="CSS selector of the rows (HTML) or dotted path to a list (JSON)")
+    columns: dict[str, FieldSpec] = Field(
+        min_length=1, description="relative selectors or paths within a row"
+    )
+
+
+CLAIM_FIELDS = frozenset(
+    {
+        "status_text",
+        "category_code",
+        "status_code",
+        "billed_amount",
+        "allowed_amount",
+        "paid_amount",
+        "patient_responsibility",
+        "payer_claim_number",
+        "check_number",
+        "payment_date",
+    }
+)
+DENIAL_COLUMNS = frozenset({"group", "carc", "code", "rarc", "amount", "line"})
+ELIGIBILITY_FIELDS = frozenset({"coverage_text", "plan_name"})
+BENEFIT_COLUMNS = frozenset({"kind", "service_type", "amount", "percent", "remaining", "network"})
+
+
+class Extraction(Strict):
+    source: Literal["html", "json"] = "html"
+    frame: str | None = None
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+
+
+class ClaimStatusTask(Strict):
+    """How to find one claim and read its status. The first search whose inputs the claim has is used."""
+
+    searches: list[Search] = Field(min_length=1)
+    extract: Extraction
+    status_words: dict[str, ClaimStatus] = Field(
+        default_factory=dict,
+        description="portal status words -> normalized status (when no X12 category shown)",
+    )
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> ClaimStatusTask:
+        unknown = set(self.extract.fields) - CLAIM_FIELDS
+        if unknown:
+            raise ValueError(f"unknown claim field(s) {sorted(unknown)}; known: {sorted(CLAIM_FIELDS)}")
+        if "category_code" not in self.extract.fields and "status_text" not in self.extract.fields:
+            raise ValueError("extract 'category_code' or 'status_text' (with status_words)")
+        if "category_code" not in self.extract.fields and not self.status_words:
+            raise ValueError("without a category_code field, 'status_words' must map the portal's words")
+        for name, table in self.extract.tables.items():
+            if name != "denials":
+                raise ValueError(f"unknown table {name!r}: the claim task reads only 'denials'")
+            unknown_columns = set(table.columns) - DENIAL_COLUMNS
+            if unknown_columns:
+                raise ValueError(
+                    f"unknown denial column(s) {sorted(unknown_columns)}; known: {sorted(DENIAL_COLUMNS)}"
+                )
+        return self
+
+
+class Search(Strict):
+    requires: list[Literal["payer_claim_number", "claim_id", "member_id"]] = Field(default_factory=list)
+    steps: list[Step] = Field(min_length=1)
+
+
+ClaimStatusTask.model_rebuild()
+
+
+class EligibilityTask(Strict):
+    steps: list[Step] = Field(min_length=1)
+    extract: Extraction
+    active_words: list[str] = Field(
+        min_length=1, description="coverage_text containing one of these = active"
+    )
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> EligibilityTask:
+        unknown = set(self.extract.fields) - ELIGIBILITY_FIELDS
+        if unknown:
+            raise ValueError(
+                f"unknown eligibility field(s) {sorted(unknown)}; known: {sorted(ELIGIBILITY_FIELDS)}"
+            )
+        if "coverage_text" not in self.extract.fields:
+            raise ValueError("extract 'coverage_text' so coverage can be told active or not")
+        for name, table in self.extract.tables.items():
+            if name != "benefits":
+                raise ValueError(f"unknown table {name!r}: the eligibility task reads only 'benefits'")
+            unknown_columns = set(table.columns) - BENEFIT_COLUMNS
+            if unknown_columns:
+                raise ValueError(
+                    f"unknown benefit column(s) {sorted(unknown_columns)}; known: {sorted(BENEFIT_COLUMNS)}"
+                )
+        return self
+
+
+class Login(Strict):
+    start: Template = "/"
+    steps: list[Step] = Field(min_length=1)
+    done_when: Selector = Field(description="an element only a signed-in page has")
+
+
+class SessionPolicy(Strict):
+    max_concurrent: int = Field(default=1, ge=1, le=16, description="browser sessions per account")
+    navigation_timeout_ms: int = Field(default=20_000, ge=1_000, le=120_000)
+    element_timeout_ms: int = Field(default=5_000, ge=200, le=60_000)
+    relogin_attempts: int = Field(default=1, ge=0, le=3)
+
+
+class Playbook(Strict):
+    schema_version: Literal[1] = 1
+    payer_id: str = Field(pattern=r"^[A-Z0-9_]{2,20}$")
+    name: str = Field(min_length=1)
+    base_url: str = Field(pattern=r"^https?://", description="overridden by CLAIMBOT_PORTAL_<PAYER>_URL")
+    notes: str | None = None
+    session: SessionPolicy = SessionPolicy()
+    login: Login
+    outcomes: Outcomes
+    claim_status: ClaimStatusTask
+    eligibility: EligibilityTask | None = None
