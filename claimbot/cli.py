@@ -1,23 +1,22 @@
 """The `claimbot` command line. Thin: each command parses options, calls the domain, renders.
 
-Exit codes scripts can rely on (also in the README):
-0 done · 2 usage error · 3 bad input (nothing was written) · 4 not found · 5 ledger or config problem.
+Exit codes scripts can rely on are in claimbot.console.Exit (and the README).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, TypeAdapter
-from rich.console import Console
+from pydantic import TypeAdapter
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from claimbot import portal_commands
+from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.demo import run_demo
 from claimbot.logs import configure_logging, get_logger
 from claimbot.settings import Settings
@@ -27,36 +26,15 @@ from claims.ledger import ClaimNotFoundError, ClaimSummary, Ledger, is_current, 
 from claims.payer_config import PayerConfigError, load_payers
 from claims.status import ClaimStatus
 
-app = typer.Typer(
-    help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True
-)
+app = typer.Typer(help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True)
 db_app = typer.Typer(help="The claims ledger.", no_args_is_help=True)
 claims_app = typer.Typer(help="Claims in the ledger.", no_args_is_help=True)
-codes_app = typer.Typer(
-    help="Code sets: claim status categories and codes, CARC, RARC.", no_args_is_help=True
-)
+codes_app = typer.Typer(help="Code sets: claim status categories and codes, CARC, RARC.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(claims_app, name="claims")
 app.add_typer(codes_app, name="codes")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = get_logger("claimbot.cli")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-
-
-class Exit(IntEnum):
-    OK = 0
-    USAGE = 2
-    BAD_INPUT = 3
-    NOT_FOUND = 4
-    LEDGER = 5
-
-
-def fail(code: Exit, message: str) -> NoReturn:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(code)
 
 
 @app.callback()
@@ -84,13 +62,6 @@ def _ledger(settings: Settings) -> Ledger:
     return ledger
 
 
-def _print_json(data: object) -> None:
-    if isinstance(data, BaseModel):
-        out.print(data.model_dump_json(indent=2), markup=False)
-    else:
-        out.print(json.dumps(data, indent=2, default=str), markup=False)
-
-
 def prepare_ledger(settings: Settings) -> Ledger:
     """Migrate the ledger and load the team's payer list into it."""
     try:
@@ -101,6 +72,9 @@ def prepare_ledger(settings: Settings) -> Ledger:
     ledger = Ledger.connect(settings.ledger_url)
     ledger.sync_payers(payer_list)
     return ledger
+
+
+portal_commands.register(app, _ledger)
 
 
 @app.command("demo")
@@ -134,7 +108,7 @@ def run_import(ledger: Ledger, path: Path, mapping: ColumnMapping | None, as_jso
         task = progress.add_task(f"importing {path.name}", total=size)
         report = import_claims_csv(ledger, path, mapping, on_bytes=lambda n: progress.advance(task, n))
     if as_json:
-        _print_json(report)
+        print_json(report)
     else:
         out.print(
             f"{path.name}: {report.claims} claims in {report.rows} rows — "
@@ -145,12 +119,8 @@ def run_import(ledger: Ledger, path: Path, mapping: ColumnMapping | None, as_jso
 
 @claims_app.command("import")
 def claims_import(
-    path: Annotated[
-        Path, typer.Argument(help="A CSV export, one row per service line (docs/claims-csv.md).")
-    ],
-    mapping: Annotated[
-        Path | None, typer.Option(help="YAML mapping for other column names or date formats.")
-    ] = None,
+    path: Annotated[Path, typer.Argument(help="A CSV export, one row per service line (docs/claims-csv.md).")],
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for other column names or date formats.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import claims from a CSV file; all or nothing, idempotent (upsert by claim id)."""
@@ -163,7 +133,7 @@ def claims_import(
         run_import(ledger, path, column_mapping, as_json)
     except ClaimImportError as error:
         if as_json:
-            _print_json({"imported": False, "problems": [i.model_dump() for i in error.issues]})
+            print_json({"imported": False, "problems": [i.model_dump() for i in error.issues]})
         fail(Exit.BAD_INPUT, str(error))
     log.info("claims imported", file=path.name)
 
@@ -186,9 +156,7 @@ def _summary_table(rows: list[ClaimSummary]) -> Table:
 
 @claims_app.command("list")
 def claims_list(
-    status: Annotated[
-        ClaimStatus | None, typer.Option(help="Only claims whose current status is this.")
-    ] = None,
+    status: Annotated[ClaimStatus | None, typer.Option(help="Only claims whose current status is this.")] = None,
     payer: Annotated[str | None, typer.Option(help="Only this payer's claims (payer id).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many claims.")] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
@@ -216,7 +184,7 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
         fail(Exit.NOT_FOUND, str(error))
     codes = CodeSets(_settings().codesets_dir)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "summary": summary.model_dump(mode="json"),
                 "lines": [line.model_dump(mode="json") for line in claim.lines],
@@ -239,9 +207,7 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
             ",".join(str(p) for p in line.diagnosis_pointers),
         )
     out.print(lines)
-    out.print(
-        f"diagnoses: {', '.join(claim.diagnosis_codes)}   rendering NPI: {claim.rendering_npi}", markup=False
-    )
+    out.print(f"diagnoses: {', '.join(claim.diagnosis_codes)}   rendering NPI: {claim.rendering_npi}", markup=False)
     if not history:
         out.print("no status answers recorded yet", markup=False)
         return

@@ -31,9 +31,7 @@ def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
 
 def configure_logging(fmt: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -> None:
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt is LogFormat.JSON
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt is LogFormat.JSON else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

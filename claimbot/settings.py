@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
     config_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "config")
+    playbooks_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "playbooks")
+    evidence_retention_days: int = Field(default=30, ge=1)
 
     @property
     def ledger_url(self) -> str:

@@ -102,9 +102,7 @@ class ColumnMapping(BaseModel):
             raise MappingError(f"{path}: key '{key}': {first['msg']}") from err
         for ours in mapping.columns:
             if ours not in COLUMNS and ours != COMBINED_NAME:
-                raise MappingError(
-                    f"{path}: key 'columns.{ours}': not a Claimbot column (see docs/claims-csv.md)"
-                )
+                raise MappingError(f"{path}: key 'columns.{ours}': not a Claimbot column (see docs/claims-csv.md)")
         try:
             datetime.strptime(date.today().strftime(mapping.date_format), mapping.date_format)
         except ValueError as err:
@@ -196,9 +194,7 @@ def _line_at(path: Path, offset: int) -> int:
 class ClaimCsvImporter:
     """Reads one export file into validated claims and writes them through one LedgerWriter."""
 
-    def __init__(
-        self, path: Path, mapping: ColumnMapping, known_payers: frozenset[str], max_issues: int = 50
-    ) -> None:
+    def __init__(self, path: Path, mapping: ColumnMapping, known_payers: frozenset[str], max_issues: int = 50) -> None:
         self.path = path
         self.name = path.name
         self.mapping = mapping
@@ -214,9 +210,7 @@ class ClaimCsvImporter:
             return datetime.strptime(text, self.mapping.date_format).date()
         except ValueError:
             shown = "" if COLUMNS[column].phi else f" {text!r}"
-            raise _RowError(
-                column, f"value{shown} is not a date in format {self.mapping.date_format}"
-            ) from None
+            raise _RowError(column, f"value{shown} is not a date in format {self.mapping.date_format}") from None
 
     @staticmethod
     def _money(column: str, text: str) -> Decimal:
@@ -291,9 +285,7 @@ class ClaimCsvImporter:
             try:
                 row = next(reader, None)
             except csv.Error as err:
-                yield ImportIssue(
-                    file=self.name, line=reader.line_num, column=None, message=f"not valid CSV ({err})"
-                )
+                yield ImportIssue(file=self.name, line=reader.line_num, column=None, message=f"not valid CSV ({err})")
                 return
             if row is None:
                 break
@@ -329,9 +321,7 @@ class ClaimCsvImporter:
                     message=f"claim {claim_id} already ended at line {finished[claim_id]}; "
                     "keep each claim's rows together (sort the export by claim id)",
                 )
-            current = _ClaimRows(
-                claim_id, line, {c: values.get(c, "") for c in claim_columns}, [(line, values)]
-            )
+            current = _ClaimRows(claim_id, line, {c: values.get(c, "") for c in claim_columns}, [(line, values)])
         if current is not None:
             yield current
 
@@ -518,9 +508,7 @@ class ClaimCsvImporter:
             if self.issues:
                 raise ClaimImportError(self.issues)
             if claims_seen == 0:
-                raise ClaimImportError(
-                    [ImportIssue(file=self.name, line=1, column=None, message="holds no claims")]
-                )
+                raise ClaimImportError([ImportIssue(file=self.name, line=1, column=None, message="holds no claims")])
             counts = counts.add(writer.upsert_claims(batch))
         return ImportReport(
             file=str(self.path),

@@ -65,9 +65,7 @@ class PhiScrubber:
     def __init__(self, patients: Iterable[Patient] = ()) -> None:
         needles: set[str] = set()
         for patient in patients:
-            needles.update(
-                p for p in (patient.last_name, patient.first_name, patient.member_id) if len(p) >= 2
-            )
+            needles.update(p for p in (patient.last_name, patient.first_name, patient.member_id) if len(p) >= 2)
             needles.update(_date_spellings(patient.date_of_birth))
         # Longest first so "SMITH-JONES" is masked whole before "SMITH".
         ordered = sorted(needles, key=len, reverse=True)

@@ -128,9 +128,7 @@ class EligibilityResult(_Model):
     rejection_code: str | None = None
     evidence_ref: str | None = None
 
-    def to_eligibility_check(
-        self, query: EligibilityQuery, bot_run_id: int | None = None
-    ) -> EligibilityCheck:
+    def to_eligibility_check(self, query: EligibilityQuery, bot_run_id: int | None = None) -> EligibilityCheck:
         return EligibilityCheck(
             payer_id=self.payer_id,
             patient=query.patient,

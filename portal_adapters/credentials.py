@@ -67,9 +67,7 @@ def _key() -> bytes:
         except keyring.errors.KeyringError:
             key = None
     if not key:
-        raise CredentialsError(
-            f"the credentials file is encrypted: set {KEY_ENV} or store the key in the OS keyring"
-        )
+        raise CredentialsError(f"the credentials file is encrypted: set {KEY_ENV} or store the key in the OS keyring")
     return key.encode()
 
 
@@ -96,9 +94,7 @@ class CredentialStore:
                 security_answers={k: SecretStr(v) for k, v in answers.items()},
             )
         except (json.JSONDecodeError, AttributeError, ValidationError) as err:
-            raise CredentialsError(
-                f"{prefix}*: the environment credentials for {payer_id} are malformed"
-            ) from err
+            raise CredentialsError(f"{prefix}*: the environment credentials for {payer_id} are malformed") from err
 
     def _from_file(self) -> dict[str, list[PortalAccount]]:
         if not self.path.exists():
@@ -107,8 +103,7 @@ class CredentialStore:
             plain = Fernet(_key()).decrypt(self.path.read_bytes())
             raw = json.loads(plain)
             return {
-                payer.upper(): [PortalAccount.model_validate(a) for a in accounts]
-                for payer, accounts in raw.items()
+                payer.upper(): [PortalAccount.model_validate(a) for a in accounts] for payer, accounts in raw.items()
             }
         except InvalidToken as err:
             raise CredentialsError(f"{self.path}: cannot decrypt with the configured key") from err

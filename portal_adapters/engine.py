@@ -95,9 +95,7 @@ class PortalSession:
     history: list[str] = field(default_factory=list)
 
 
-def template_values(
-    query: ClaimQuery | EligibilityQuery | None, account: PortalAccount
-) -> dict[str, TemplateValue]:
+def template_values(query: ClaimQuery | EligibilityQuery | None, account: PortalAccount) -> dict[str, TemplateValue]:
     values: dict[str, TemplateValue] = {
         "account.username": account.username,
         "account.password": account.password.get_secret_value(),
@@ -169,9 +167,7 @@ class PlaybookPortalAdapter:
                     args=list(LAUNCH_ARGS),
                 )
             except PlaywrightError as err:
-                raise PortalUnavailable(
-                    self.payer_id, f"the browser did not start ({_first_line(err)})"
-                ) from err
+                raise PortalUnavailable(self.payer_id, f"the browser did not start ({_first_line(err)})") from err
         await self._add_session(self.accounts[0])
 
     async def close(self) -> None:
@@ -222,9 +218,7 @@ class PlaybookPortalAdapter:
 
     async def _relogin(self, session: PortalSession) -> None:
         await session.context.clear_cookies()
-        await session.page.evaluate(
-            "() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }"
-        )
+        await session.page.evaluate("() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }")
         await self._login(session)
 
     # --- steps ---------------------------------------------------------------------------------
@@ -246,9 +240,7 @@ class PlaybookPortalAdapter:
         except PlaywrightTimeout as err:
             raise PortalUnavailable(self.payer_id, "the portal did not answer in time") from err
         except PlaywrightError as err:
-            raise PortalUnavailable(
-                self.payer_id, f"the portal could not be reached ({_first_line(err)})"
-            ) from err
+            raise PortalUnavailable(self.payer_id, f"the portal could not be reached ({_first_line(err)})") from err
         status = response.status if response else None
         if status is not None and (status >= 500 or status == 429):
             await self._classify(session, f"HTTP {status} from the portal", during_login=False)
@@ -261,9 +253,7 @@ class PlaybookPortalAdapter:
         except (PlaywrightTimeout, _Missing):
             await self._classify(session, f"expected element {selector!r} did not appear", during_login)
 
-    async def _run_steps(
-        self, session: PortalSession, steps: Sequence[Step], values: dict[str, TemplateValue]
-    ) -> None:
+    async def _run_steps(self, session: PortalSession, steps: Sequence[Step], values: dict[str, TemplateValue]) -> None:
         for step in steps:
             await self._run_step(session, step, values)
 
@@ -277,9 +267,7 @@ class PlaybookPortalAdapter:
                 await self._locator(session, step.fill, step.frame).fill(render(step.value, values))
             elif isinstance(step, Select):
                 await self._expect(session, step.select, step.frame)
-                await self._locator(session, step.select, step.frame).select_option(
-                    render(step.value, values)
-                )
+                await self._locator(session, step.select, step.frame).select_option(render(step.value, values))
             elif isinstance(step, Click):
                 await self._expect(session, step.click, step.frame)
                 await self._locator(session, step.click, step.frame).click()
@@ -305,9 +293,7 @@ class PlaybookPortalAdapter:
             elif isinstance(step, PickRow):
                 await self._pick_row(session, step, values)
         except PlaywrightTimeout as err:
-            await self._classify(
-                session, f"the portal did not finish a step in time ({_first_line(err)})", False
-            )
+            await self._classify(session, f"the portal did not finish a step in time ({_first_line(err)})", False)
         except PlaywrightError as err:
             raise PortalUnavailable(self.payer_id, f"the browser lost the page ({_first_line(err)})") from err
         except _Missing as err:
@@ -318,19 +304,13 @@ class PlaybookPortalAdapter:
         question = await self._locator(session, step.security_question, step.frame).inner_text()
         answer = session.account.answer_for(question)
         if answer is None:
-            raise AuthenticationFailed(
-                self.payer_id, "no stored answer matches the portal's security question"
-            )
+            raise AuthenticationFailed(self.payer_id, "no stored answer matches the portal's security question")
         await self._locator(session, step.answer_into, step.frame).fill(answer)
         await self._locator(session, step.submit, step.frame).click()
         await session.page.wait_for_load_state("domcontentloaded")
 
-    async def _storage_values(
-        self, session: PortalSession, templates: Sequence[str]
-    ) -> dict[str, TemplateValue]:
-        keys = {
-            name.split(".", 1)[1] for t in templates for name in names_in(t) if name.startswith("storage.")
-        }
+    async def _storage_values(self, session: PortalSession, templates: Sequence[str]) -> dict[str, TemplateValue]:
+        keys = {name.split(".", 1)[1] for t in templates for name in names_in(t) if name.startswith("storage.")}
         found: dict[str, TemplateValue] = {}
         for key in keys:
             value = await session.page.evaluate(
@@ -341,9 +321,7 @@ class PlaybookPortalAdapter:
             found[f"storage.{key}"] = str(value)
         return found
 
-    async def _fetch_json(
-        self, session: PortalSession, step: FetchJson, values: dict[str, TemplateValue]
-    ) -> None:
+    async def _fetch_json(self, session: PortalSession, step: FetchJson, values: dict[str, TemplateValue]) -> None:
         templates = [step.fetch_json, *step.headers.values(), *(step.body or {}).values()]
         values = values | await self._storage_values(session, templates)
         url = render(step.fetch_json, values)
@@ -351,13 +329,9 @@ class PlaybookPortalAdapter:
         headers = {k: render(v, values) for k, v in step.headers.items()}
         body = {k: render(v, values) for k, v in step.body.items()} if step.body is not None else None
         try:
-            response = await session.context.request.fetch(
-                url, method=step.method, headers=headers, data=body
-            )
+            response = await session.context.request.fetch(url, method=step.method, headers=headers, data=body)
         except PlaywrightTimeout as err:
-            raise PortalUnavailable(
-                self.payer_id, "the portal's data service did not answer in time"
-            ) from err
+            raise PortalUnavailable(self.payer_id, "the portal's data service did not answer in time") from err
         session.last_status = response.status
         if response.status in (401, 403):
             raise _SessionExpired()
@@ -366,27 +340,19 @@ class PlaybookPortalAdapter:
                 self.payer_id, "the portal asked us to slow down (HTTP 429)", _retry_after(response.headers)
             )
         if response.status >= 500:
-            raise PortalUnavailable(
-                self.payer_id, f"the portal's data service failed (HTTP {response.status})"
-            )
+            raise PortalUnavailable(self.payer_id, f"the portal's data service failed (HTTP {response.status})")
         if self._matches_any(session, self.playbook.outcomes.no_results, page_text="", url=url):
             raise _NoResults()
         try:
             session.last_json = await response.json()
         except (PlaywrightError, ValueError) as err:
-            raise LayoutChanged(
-                self.payer_id, f"{url.removeprefix(self.base_url)} did not return JSON"
-            ) from err
+            raise LayoutChanged(self.payer_id, f"{url.removeprefix(self.base_url)} did not return JSON") from err
 
-    async def _pick_row(
-        self, session: PortalSession, step: PickRow, values: dict[str, TemplateValue]
-    ) -> None:
+    async def _pick_row(self, session: PortalSession, step: PickRow, values: dict[str, TemplateValue]) -> None:
         wanted = {column: _norm(render(text, values)) for column, text in step.match.items()}
         target = self._target(session, step.frame)
         for _ in range(step.max_pages):
-            await self._expect(
-                session, f"{step.pick_row}, {_no_results_selectors(self.playbook)}", step.frame
-            )
+            await self._expect(session, f"{step.pick_row}, {_no_results_selectors(self.playbook)}", step.frame)
             rows = target.locator(step.pick_row)
             for index in range(await rows.count()):
                 row = rows.nth(index)
@@ -450,9 +416,7 @@ class PlaybookPortalAdapter:
             return self._matches_any(session, group, text, url, present)
 
         if seen(outcomes.locked):
-            raise AccountLocked(
-                self.payer_id, "the portal account is locked", await self._evidence(session, "locked")
-            )
+            raise AccountLocked(self.payer_id, "the portal account is locked", await self._evidence(session, "locked"))
         if seen(outcomes.invalid_login):
             raise AuthenticationFailed(
                 self.payer_id, "the portal refused the sign-in", await self._evidence(session, "auth-failed")
@@ -476,9 +440,7 @@ class PlaybookPortalAdapter:
         if session.last_status is not None and session.last_status >= 500:
             raise PortalUnavailable(self.payer_id, f"the portal answered HTTP {session.last_status}")
         evidence = await self._evidence(session, "layout-changed")
-        raise LayoutChanged(
-            self.payer_id, f"{problem} (the page is not what the playbook describes)", evidence
-        )
+        raise LayoutChanged(self.payer_id, f"{problem} (the page is not what the playbook describes)", evidence)
 
     async def _evidence(self, session: PortalSession, reason: str) -> str | None:
         ref = self.evidence.new_ref(self.payer_id, reason)
@@ -504,17 +466,13 @@ class PlaybookPortalAdapter:
             "claim_id": True,
             "member_id": bool(query.patient.member_id),
         }
-        return next(
-            (s for s in self.playbook.claim_status.searches if all(available[r] for r in s.requires)), None
-        )
+        return next((s for s in self.playbook.claim_status.searches if all(available[r] for r in s.requires)), None)
 
     async def _check_claim_once(self, session: PortalSession, query: ClaimQuery) -> ClaimStatusResult:
         started = time.perf_counter()
         search = self._search_for(query)
         if search is None:
-            raise BadClaimData(
-                self.payer_id, f"claim {query.claim_id} lacks what every search of this portal needs"
-            )
+            raise BadClaimData(self.payer_id, f"claim {query.claim_id} lacks what every search of this portal needs")
         values = template_values(query, session.account)
         task = self.playbook.claim_status
         try:
@@ -554,9 +512,7 @@ class PlaybookPortalAdapter:
                     await self._relogin(session)
             raise PortalUnavailable(self.payer_id, "the portal session kept expiring")
         except MissingTemplateValue as err:
-            raise BadClaimData(
-                self.payer_id, f"the look-up needs {err.name}, which this claim lacks"
-            ) from err
+            raise BadClaimData(self.payer_id, f"the look-up needs {err.name}, which this claim lacks") from err
         finally:
             self._idle.put_nowait(session)
 
@@ -588,9 +544,7 @@ class PlaybookPortalAdapter:
             raise errors.exceptions[0] from None
         return [results[q.claim_id] for q in queries]
 
-    async def _check_eligibility_once(
-        self, session: PortalSession, query: EligibilityQuery
-    ) -> EligibilityResult:
+    async def _check_eligibility_once(self, session: PortalSession, query: EligibilityQuery) -> EligibilityResult:
         task = self.playbook.eligibility
         assert task is not None
         started = time.perf_counter()

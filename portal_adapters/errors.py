@@ -79,3 +79,14 @@ class BadClaimData(AdapterError):
     """The claim cannot be looked up as it is (missing member id, a date the portal refuses)."""
 
     kind = ErrorKind.BAD_CLAIM_DATA
+
+
+ERROR_TYPES: dict[ErrorKind, type[AdapterError]] = {
+    cls.kind: cls
+    for cls in (PortalUnavailable, RateLimited, AuthenticationFailed, AccountLocked, LayoutChanged, BadClaimData)
+}
+
+
+def error_for(kind: ErrorKind, payer_id: str, message: str, evidence_ref: str | None = None) -> AdapterError:
+    """Rebuild the typed error of a recorded failure, so the retry policy can judge it by type."""
+    return ERROR_TYPES[kind](payer_id, message, evidence_ref=evidence_ref)

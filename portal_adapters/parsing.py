@@ -121,9 +121,7 @@ def extract_json(data: Any, spec: Extraction) -> ExtractedPage:
             found = []
         if not isinstance(found, list):
             raise LayoutMismatch(name, f"path {table.rows!r} is not a list")
-        tables[name] = [
-            {column: _json_value(item, field) for column, field in table.columns.items()} for item in found
-        ]
+        tables[name] = [{column: _json_value(item, field) for column, field in table.columns.items()} for item in found]
     return ExtractedPage(fields=fields, tables=tables)
 
 

@@ -171,9 +171,7 @@ class LedgerWriter:
             if updated.rowcount == 0:
                 self._conn.execute(payers.insert().values(**values))
 
-    def _patient_ids(
-        self, memberships: Iterable[tuple[str, Patient]]
-    ) -> dict[tuple[str, str, date, str, str], int]:
+    def _patient_ids(self, memberships: Iterable[tuple[str, Patient]]) -> dict[tuple[str, str, date, str, str], int]:
         """Ledger ids of (payer, patient) pairs, inserting the patients not seen before."""
         wanted = {_patient_key(payer_id, patient) for payer_id, patient in memberships}
         member_ids = sorted({key[1] for key in wanted})
@@ -190,9 +188,7 @@ class LedgerWriter:
                 ).where(patients.c.member_id.in_(member_ids[start : start + _IN_CHUNK]))
             )
             for row in rows:
-                found[(row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)] = (
-                    row.id
-                )
+                found[(row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)] = row.id
         missing = [key for key in wanted if key not in found]
         if missing:
             inserted = self._conn.execute(
@@ -233,8 +229,7 @@ class LedgerWriter:
         lines: list[dict[str, Any]] = []
         if new:
             claim_rows = [
-                {**_claim_row(c, patient_ids[_patient_key(c.payer_id, c.patient)], now), "created_at": now}
-                for c in new
+                {**_claim_row(c, patient_ids[_patient_key(c.payer_id, c.patient)], now), "created_at": now} for c in new
             ]
             pks = self._conn.execute(
                 claims.insert().returning(claims.c.id, sort_by_parameter_order=True), claim_rows
@@ -248,9 +243,7 @@ class LedgerWriter:
             self._conn.execute(service_lines.delete().where(service_lines.c.claim_pk == pk))
             lines.extend(_line_rows(pk, claim))
         self._conn.execute(service_lines.insert(), lines)
-        return ClaimUpsertCounts(
-            created=len(new), updated=len(changed), unchanged=len(batch) - len(new) - len(changed)
-        )
+        return ClaimUpsertCounts(created=len(new), updated=len(changed), unchanged=len(batch) - len(new) - len(changed))
 
     def _claim_pk(self, claim_id: str) -> int:
         pk = self._conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).scalar()
@@ -261,10 +254,7 @@ class LedgerWriter:
     def _already(self, table: sa.Table, dedupe_key: str | None) -> bool:
         if dedupe_key is None:
             return False
-        return (
-            self._conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == dedupe_key)).first()
-            is not None
-        )
+        return self._conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == dedupe_key)).first() is not None
 
     def record_status_check(self, check: StatusCheck) -> bool:
         """Append one payer answer. Returns False when its dedupe key was recorded before."""
@@ -328,9 +318,7 @@ class LedgerWriter:
         return True
 
     def record_eligibility(self, check: EligibilityCheck) -> int:
-        patient_pk = self._patient_ids([(check.payer_id, check.patient)])[
-            _patient_key(check.payer_id, check.patient)
-        ]
+        patient_pk = self._patient_ids([(check.payer_id, check.patient)])[_patient_key(check.payer_id, check.patient)]
         return int(
             self._conn.execute(
                 eligibility_checks.insert().returning(eligibility_checks.c.id),
@@ -376,9 +364,7 @@ class LedgerWriter:
 
     def start_bot_run(self, run: BotRun) -> int:
         return int(
-            self._conn.execute(
-                bot_runs.insert().returning(bot_runs.c.id), run.model_dump(mode="python")
-            ).scalar_one()
+            self._conn.execute(bot_runs.insert().returning(bot_runs.c.id), run.model_dump(mode="python")).scalar_one()
         )
 
     def finish_bot_run(
@@ -490,9 +476,7 @@ class Ledger:
             if row is None:
                 raise ClaimNotFoundError(claim_id)
             line_rows = conn.execute(
-                sa.select(service_lines)
-                .where(service_lines.c.claim_pk == row.id)
-                .order_by(service_lines.c.line_number)
+                sa.select(service_lines).where(service_lines.c.claim_pk == row.id).order_by(service_lines.c.line_number)
             )
             lines = tuple(
                 ServiceLine(
@@ -598,6 +582,24 @@ class Ledger:
         where = [claims.c.payer_id == payer_id] if payer_id else []
         return self._summaries(where, limit, offset, status)
 
+    def find_patient(self, payer_id: str, member_id: str, date_of_birth: date) -> Patient | None:
+        """The patient this payer knows by member id and birth date, if the ledger has one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(patients.c.last_name, patients.c.first_name)
+                .where(
+                    patients.c.payer_id == payer_id,
+                    patients.c.member_id == member_id,
+                    patients.c.date_of_birth == date_of_birth,
+                )
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return Patient(
+            last_name=row.last_name, first_name=row.first_name, date_of_birth=date_of_birth, member_id=member_id
+        )
+
     def count_claims(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(claims)).scalar_one())
@@ -634,9 +636,7 @@ class Ledger:
             denial_rows: dict[int, list[Denial]] = {}
             if rows:
                 for d in conn.execute(
-                    sa.select(denials)
-                    .where(denials.c.status_check_id.in_([r.id for r in rows]))
-                    .order_by(denials.c.id)
+                    sa.select(denials).where(denials.c.status_check_id.in_([r.id for r in rows])).order_by(denials.c.id)
                 ):
                     denial_rows.setdefault(d.status_check_id, []).append(
                         Denial(

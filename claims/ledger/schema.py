@@ -87,9 +87,7 @@ service_lines = sa.Table(
     "service_lines",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("line_number", sa.Integer, nullable=False),
     sa.Column("procedure_code", sa.String(5), nullable=False),
     sa.Column("modifiers", sa.String(20), nullable=False),
@@ -161,9 +159,7 @@ payments = sa.Table(
     "payments",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_date", sa.Date),
     sa.Column("method", sa.String(3), nullable=False),

@@ -63,9 +63,7 @@ def load_playbook(path: Path) -> Playbook:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise PlaybookError(
-            f"{path}: {where}not valid YAML ({getattr(err, 'problem', 'syntax error')})"
-        ) from err
+        raise PlaybookError(f"{path}: {where}not valid YAML ({getattr(err, 'problem', 'syntax error')})") from err
     if not isinstance(raw, dict):
         raise PlaybookError(f"{path}: line 1: a playbook is a YAML mapping")
     try:

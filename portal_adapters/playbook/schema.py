@@ -196,9 +196,7 @@ class Recognizer(Strict):
     """Matches when every given condition holds on the current page."""
 
     selector: Selector | None = None
-    text: str | None = Field(
-        default=None, description="case-insensitive text anywhere in the page (or selector)"
-    )
+    text: str | None = Field(default=None, description="case-insensitive text anywhere in the page (or selector)")
     url_contains: str | None = None
     http_status: int | None = Field(default=None, ge=100, le=599)
     frame: str | None = None
@@ -252,9 +250,7 @@ class FieldSpec(Strict):
 
 class TableSpec(Strict):
     rows: str = Field(description="CSS selector of the rows (HTML) or dotted path to a list (JSON)")
-    columns: dict[str, FieldSpec] = Field(
-        min_length=1, description="relative selectors or paths within a row"
-    )
+    columns: dict[str, FieldSpec] = Field(min_length=1, description="relative selectors or paths within a row")
 
 
 CLAIM_FIELDS = frozenset(
@@ -307,9 +303,7 @@ class ClaimStatusTask(Strict):
                 raise ValueError(f"unknown table {name!r}: the claim task reads only 'denials'")
             unknown_columns = set(table.columns) - DENIAL_COLUMNS
             if unknown_columns:
-                raise ValueError(
-                    f"unknown denial column(s) {sorted(unknown_columns)}; known: {sorted(DENIAL_COLUMNS)}"
-                )
+                raise ValueError(f"unknown denial column(s) {sorted(unknown_columns)}; known: {sorted(DENIAL_COLUMNS)}")
         return self
 
 
@@ -324,17 +318,13 @@ ClaimStatusTask.model_rebuild()
 class EligibilityTask(Strict):
     steps: list[Step] = Field(min_length=1)
     extract: Extraction
-    active_words: list[str] = Field(
-        min_length=1, description="coverage_text containing one of these = active"
-    )
+    active_words: list[str] = Field(min_length=1, description="coverage_text containing one of these = active")
 
     @model_validator(mode="after")
     def _vocabulary(self) -> EligibilityTask:
         unknown = set(self.extract.fields) - ELIGIBILITY_FIELDS
         if unknown:
-            raise ValueError(
-                f"unknown eligibility field(s) {sorted(unknown)}; known: {sorted(ELIGIBILITY_FIELDS)}"
-            )
+            raise ValueError(f"unknown eligibility field(s) {sorted(unknown)}; known: {sorted(ELIGIBILITY_FIELDS)}")
         if "coverage_text" not in self.extract.fields:
             raise ValueError("extract 'coverage_text' so coverage can be told active or not")
         for name, table in self.extract.tables.items():

@@ -1,0 +1,37 @@
+"""What every command shares: the consoles, exit codes scripts rely on, failing, JSON output."""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+class Exit(IntEnum):
+    OK = 0
+    USAGE = 2
+    BAD_INPUT = 3
+    NOT_FOUND = 4
+    LEDGER = 5
+    PAYER = 6  # the payer could not be asked (portal down, sign-in refused, layout changed)
+
+
+def fail(code: Exit, message: str) -> NoReturn:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def print_json(data: object) -> None:
+    if isinstance(data, BaseModel):
+        out.print(data.model_dump_json(indent=2), markup=False)
+    else:
+        out.print(json.dumps(data, indent=2, default=str), markup=False)

@@ -1,0 +1,241 @@
+"""Commands that talk to payers: live claim checks, eligibility, and the playbook tools."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bots.live import live_check
+from claimbot.console import Exit, JsonOption, fail, out, print_json
+from claimbot.settings import Settings
+from claims.codesets import CodeSets
+from claims.ledger import ClaimNotFoundError, Ledger
+from claims.models import Patient
+from portal_adapters.contract import (
+    ClaimCheckFailed,
+    ClaimQuery,
+    ClaimStatusResult,
+    EligibilityQuery,
+    EligibilityResult,
+)
+from portal_adapters.credentials import CredentialsError
+from portal_adapters.engine import PlaybookPortalAdapter
+from portal_adapters.errors import AdapterError
+from portal_adapters.factory import portal_adapter
+from portal_adapters.playbook import PlaybookError, load_playbook
+from portal_adapters.playbook.loader import PLAYBOOK_FILE, validate_all
+from portal_adapters.retry import RetryPolicy
+
+playbook_app = typer.Typer(help="Portal playbooks: validate them, try them on a claim.", no_args_is_help=True)
+eligibility_app = typer.Typer(help="Eligibility and benefits.", no_args_is_help=True)
+
+
+class Via(StrEnum):
+    PORTAL = "portal"
+    API = "api"
+
+
+def _adapter(settings: Settings, payer_id: str, headless: bool = True) -> PlaybookPortalAdapter:
+    try:
+        return portal_adapter(
+            payer_id,
+            settings.data_dir,
+            settings.playbooks_dir,
+            settings.evidence_retention_days,
+            headless=headless,
+        )
+    except (PlaybookError, CredentialsError, AdapterError) as error:
+        fail(Exit.PAYER, str(error))
+
+
+def _result_table(results: list[ClaimStatusResult | ClaimCheckFailed]) -> Table:
+    codes = CodeSets()
+    table = Table("claim", "status", "payer says", "paid", "denials", "took", "evidence")
+    for result in results:
+        if isinstance(result, ClaimCheckFailed):
+            table.add_row(
+                result.claim_id,
+                f"failed: {result.kind.value}",
+                result.message,
+                "",
+                "",
+                "",
+                result.evidence_ref or "",
+            )
+            continue
+        table.add_row(
+            result.claim_id,
+            result.status.value,
+            " ".join(p for p in (result.category_code, result.payer_status_text) if p),
+            "" if result.paid_amount is None else f"{result.paid_amount:,.2f}",
+            "; ".join(codes.denial_text(d.group.value, d.carc) for d in result.denials),
+            f"{result.elapsed_ms} ms",
+            result.evidence_ref or "",
+        )
+    return table
+
+
+def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) -> None:
+    """Add these commands to the main app; `open_ledger(settings)` is the CLI's checked ledger opener."""
+
+    @app.command("check")
+    def check(
+        claim_id: str,
+        via: Annotated[Via, typer.Option(help="Ask the payer's portal or the clearinghouse API.")] = Via.PORTAL,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Check one claim with the payer now and record the answer in its history."""
+        settings = Settings()
+        ledger: Ledger = open_ledger(settings)
+        try:
+            claim = ledger.get_claim(claim_id)
+        except ClaimNotFoundError as error:
+            fail(Exit.NOT_FOUND, str(error))
+        if via is Via.API:
+            fail(Exit.PAYER, "the clearinghouse route is not configured for this payer")
+        adapter = _adapter(settings, claim.payer_id)
+
+        async def run() -> list[ClaimStatusResult | ClaimCheckFailed]:
+            try:
+                return await live_check(ledger, adapter, [claim_id], RetryPolicy(max_attempts=3, base_delay_s=1.0))
+            finally:
+                await adapter.close()
+
+        try:
+            results = asyncio.run(run())
+        except AdapterError as error:
+            suffix = f" (evidence {error.evidence_ref})" if error.evidence_ref else ""
+            fail(Exit.PAYER, f"{error}{suffix}")
+        if as_json:
+            print_json([r.model_dump(mode="json") for r in results])
+        else:
+            out.print(_result_table(list(results)))
+
+    @eligibility_app.command("check")
+    def eligibility_check(
+        payer: Annotated[str, typer.Option(help="Payer id.")],
+        member: Annotated[str, typer.Option(help="Member id (PHI: not logged).")],
+        dob: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD (PHI: not logged).")],
+        on: Annotated[str | None, typer.Option("--date", help="Date of service, YYYY-MM-DD; default today.")] = None,
+        last_name: Annotated[str | None, typer.Option(help="Needed when the ledger does not know the member.")] = None,
+        first_name: Annotated[str | None, typer.Option()] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Check a member's coverage and benefits with the payer now, and record the answer."""
+        settings = Settings()
+        ledger: Ledger = open_ledger(settings)
+        try:
+            birth = date.fromisoformat(dob)
+            service_date = date.fromisoformat(on) if on else date.today()
+        except ValueError:
+            fail(Exit.BAD_INPUT, "--dob and --date take dates as YYYY-MM-DD")
+        payer_id = payer.upper()
+        patient = ledger.find_patient(payer_id, member, birth)
+        if patient is None:
+            if not (last_name and first_name):
+                fail(Exit.NOT_FOUND, "the ledger does not know this member: give --last-name and --first-name")
+            patient = Patient(last_name=last_name, first_name=first_name, date_of_birth=birth, member_id=member)
+        query = EligibilityQuery(payer_id=payer_id, patient=patient, service_date=service_date)
+        adapter = _adapter(settings, payer_id)
+
+        async def run() -> EligibilityResult:
+            try:
+                return await adapter.check_eligibility(query)
+            finally:
+                await adapter.close()
+
+        try:
+            result = asyncio.run(run())
+        except AdapterError as error:
+            fail(Exit.PAYER, str(error))
+        ledger.record_eligibility(result.to_eligibility_check(query))
+        if as_json:
+            print_json(result)
+            return
+        out.print(
+            f"{payer_id} member {patient.initials}: {'ACTIVE' if result.active else 'NOT ACTIVE'}"
+            f"{' — ' + result.plan_name if result.plan_name else ''}"
+            if result.found
+            else f"{payer_id}: member not found",
+            markup=False,
+        )
+        table = Table("benefit", "service", "amount", "percent", "remaining", "network")
+        for b in result.benefits:
+            table.add_row(
+                b.kind,
+                b.service_type or "",
+                "" if b.amount is None else f"{b.amount:,.2f}",
+                "" if b.percent is None else f"{b.percent}%",
+                "" if b.remaining is None else f"{b.remaining:,.2f}",
+                "" if b.in_network is None else ("in" if b.in_network else "out"),
+            )
+        out.print(table)
+
+    app.add_typer(eligibility_app, name="eligibility")
+    app.add_typer(playbook_app, name="playbook")
+
+    @playbook_app.command("validate")
+    def playbook_validate(
+        path: Annotated[Path | None, typer.Argument(help="A playbooks folder or one playbook.yaml.")] = None,
+    ) -> None:
+        """Check playbooks against the schema; exit 3 if any is broken (CI runs this)."""
+        target = path or Settings().playbooks_dir
+        if target.is_file():
+            try:
+                playbooks, problems = [load_playbook(target)], []
+            except PlaybookError as error:
+                playbooks, problems = [], [str(error)]
+        else:
+            playbooks, problems = validate_all(target)
+        for playbook in playbooks:
+            out.print(f"ok  {playbook.payer_id}: {playbook.name}", markup=False)
+        for problem in problems:
+            out.print(f"BAD {problem}", markup=False)
+        if problems:
+            raise typer.Exit(Exit.BAD_INPUT)
+        if not playbooks:
+            fail(Exit.BAD_INPUT, f"{target}: no {PLAYBOOK_FILE} found")
+
+    @playbook_app.command("try")
+    def playbook_try(
+        payer: str,
+        claim: Annotated[str, typer.Option(help="A claim id from the ledger to look up.")],
+        headed: Annotated[bool, typer.Option(help="Show the browser window (needs a display).")] = False,
+        screenshot: Annotated[Path | None, typer.Option(help="Save a screenshot of the last page here.")] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Run a playbook on one claim without recording anything: for whoever writes or fixes it."""
+        settings = Settings()
+        ledger: Ledger = open_ledger(settings)
+        try:
+            query = ClaimQuery.from_claim(ledger.get_claim(claim))
+        except ClaimNotFoundError as error:
+            fail(Exit.NOT_FOUND, str(error))
+        adapter = _adapter(settings, payer, headless=not headed)
+
+        async def run() -> tuple[list[ClaimStatusResult | ClaimCheckFailed], str | None]:
+            try:
+                results = await adapter.check_claims([query])
+                shot = await adapter.capture("try") if screenshot else None
+                return results, shot
+            finally:
+                await adapter.close()
+
+        try:
+            results, shot = asyncio.run(run())
+        except AdapterError as error:
+            suffix = f" (evidence {error.evidence_ref})" if error.evidence_ref else ""
+            fail(Exit.PAYER, f"{error}{suffix}")
+        if screenshot and shot:
+            shutil.copyfile(adapter.evidence.folder / f"{shot}.png", screenshot)
+        if as_json:
+            print_json([r.model_dump(mode="json") for r in results])
+        else:
+            out.print(_result_table(list(results)))

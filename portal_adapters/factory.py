@@ -1,0 +1,37 @@
+"""Builds the adapter for a payer from the team's configuration (playbooks, credentials, evidence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.async_api import Browser
+
+from portal_adapters.credentials import CredentialStore
+from portal_adapters.engine import PlaybookPortalAdapter
+from portal_adapters.evidence import EvidenceStore
+from portal_adapters.playbook import PlaybookError, discover_playbooks, load_playbook
+
+
+def portal_adapter(
+    payer_id: str,
+    data_dir: Path,
+    playbooks_dir: Path,
+    evidence_retention_days: int = 30,
+    browser: Browser | None = None,
+    base_url: str | None = None,
+    headless: bool = True,
+) -> PlaybookPortalAdapter:
+    """The playbook-driven adapter for `payer_id`; PlaybookError / CredentialsError say what is missing."""
+    found = discover_playbooks(playbooks_dir)
+    if payer_id.upper() not in found:
+        raise PlaybookError(
+            f"{playbooks_dir}: no playbook for payer {payer_id} (expected {payer_id.lower()}/playbook.yaml)"
+        )
+    return PlaybookPortalAdapter(
+        load_playbook(found[payer_id.upper()]),
+        CredentialStore(data_dir).accounts(payer_id),
+        EvidenceStore(data_dir / "evidence", evidence_retention_days),
+        base_url=base_url,
+        browser=browser,
+        headless=headless,
+    )
