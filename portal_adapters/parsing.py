@@ -227,6 +227,9 @@ def read_claim(page: ExtractedPage, task: ClaimStatusTask) -> ClaimReading:
     """Type the extracted text and normalize the status: an X12 category when shown, else the word map."""
     spec = task.extract.fields
     typed = {name: _typed(name, spec[name], text) for name, text in page.fields.items()}
+    for code_field in ("category_code", "status_code"):
+        if typed.get(code_field):
+            typed[code_field] = str(typed[code_field]).upper()
     category = typed.get("category_code")
     words = typed.get("status_text")
     if category:

@@ -29,15 +29,15 @@ def _line_of(root: yaml.Node | None, path: tuple[int | str, ...]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            entry = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if entry is None:
+                break
+            line, node = entry[0].start_mark.line + 1, entry[1]  # the line the key is written on
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            match = node.value[part]
+            node = node.value[part]
+            line = node.start_mark.line + 1
         else:
-            match = None
-        if match is None:
             break
-        node = match
-        line = node.start_mark.line + 1
     return line
 
 
