@@ -25,6 +25,7 @@ from claims.importing import ClaimImportError, ColumnMapping, MappingError, impo
 from claims.ledger import ClaimNotFoundError, ClaimSummary, Ledger, is_current, upgrade
 from claims.payer_config import PayerConfigError, load_payers
 from claims.status import ClaimStatus
+from sandbox import cli as sandbox_cli
 
 app = typer.Typer(help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True)
 db_app = typer.Typer(help="The claims ledger.", no_args_is_help=True)
@@ -75,6 +76,7 @@ def prepare_ledger(settings: Settings) -> Ledger:
 
 
 portal_commands.register(app, _ledger)
+app.add_typer(sandbox_cli.app, name="sandbox", help="Local sandbox payer portals and clearinghouse.")
 
 
 @app.command("demo")

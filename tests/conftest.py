@@ -44,9 +44,7 @@ def pg_server_url() -> Iterator[str]:
         return
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.skip(
-            "PostgreSQL server binaries not found (apt-get install postgresql); ./dev test installs them"
-        )
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql); ./dev test installs them")
     tmp = tempfile.mkdtemp(prefix="claimbot-pg-")
     os.chmod(tmp, 0o755)  # noqa: S103 - the server runs as `postgres` and must reach its folder
     prefix: list[str] = []

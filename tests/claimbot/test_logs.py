@@ -28,9 +28,7 @@ def test_json_logs_mask_phi_and_secret_keys(capsys: pytest.CaptureFixture[str]) 
     )
     event = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert event["claim_id"] == "C1" and event["paid"] == "12.00"
-    assert (
-        event["member_id"] == event["patient"] == event["portal_password"] == event["totp_secret"] == "[PHI]"
-    )
+    assert event["member_id"] == event["patient"] == event["portal_password"] == event["totp_secret"] == "[PHI]"
     assert event["level"] == "info" and event["event"] == "checked"
 
 

@@ -111,9 +111,7 @@ def test_malformed_rows_name_file_line_and_column(
 
 
 def test_phi_column_errors_do_not_echo_the_value(sqlite_ledger: Ledger, tmp_path: Path) -> None:
-    error = _import_fails(
-        sqlite_ledger, write_csv(tmp_path / "x.csv", _edit_second_claim(patient_dob="17/04/1979"))
-    )
+    error = _import_fails(sqlite_ledger, write_csv(tmp_path / "x.csv", _edit_second_claim(patient_dob="17/04/1979")))
     assert "17/04/1979" not in str(error)
 
 
@@ -151,9 +149,7 @@ def test_a_bad_claim_late_in_the_file_rolls_back_the_good_ones(sqlite_ledger: Le
         (",".join(HEADER).encode() + b"\nC1,\xff\xfe,x\n", 2, "is not valid utf-8-sig text"),
     ],
 )
-def test_malformed_files(
-    sqlite_ledger: Ledger, tmp_path: Path, content: bytes, line: int, message: str
-) -> None:
+def test_malformed_files(sqlite_ledger: Ledger, tmp_path: Path, content: bytes, line: int, message: str) -> None:
     path = tmp_path / "broken.csv"
     path.write_bytes(content)
     error = _import_fails(sqlite_ledger, path)
@@ -186,9 +182,7 @@ list_separator: ","
 """
 
 
-def test_mapping_file_renames_columns_and_reads_other_date_formats(
-    sqlite_ledger: Ledger, tmp_path: Path
-) -> None:
+def test_mapping_file_renames_columns_and_reads_other_date_formats(sqlite_ledger: Ledger, tmp_path: Path) -> None:
     (tmp_path / "map.yaml").write_text(MAPPING)
     header = "Claim #|Payer|Patient|Member ID|DOB|Rendering NPI|ICD-10|DOS|CPT|Mods|Charge|Dx Ptr"
     claim_part = "K1|SUNRISE|Quillfeather, Marisol|SUN77120433|04/17/1979|1234567893|E11.9,I10|09/14/2026"

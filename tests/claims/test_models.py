@@ -95,9 +95,7 @@ def test_lines_must_be_numbered_in_order() -> None:
 
 def test_status_check_needs_an_aware_time_and_normalizes_to_utc() -> None:
     with pytest.raises(ValidationError, match="timezone"):
-        StatusCheck(
-            claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.PAID, checked_at=datetime(2026, 1, 1)
-        )
+        StatusCheck(claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.PAID, checked_at=datetime(2026, 1, 1))
     check = StatusCheck(claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.PAID)
     assert check.checked_at.tzinfo is UTC
 

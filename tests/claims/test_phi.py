@@ -18,9 +18,7 @@ def test_redact_masks_phi_keys_at_any_depth() -> None:
 
 
 def test_scrubber_masks_names_ids_and_birth_dates_in_any_spelling() -> None:
-    patient = make_patient(
-        last_name="Smith-Jones", first_name="Al", member_id="SUN998", date_of_birth=date(1980, 2, 3)
-    )
+    patient = make_patient(last_name="Smith-Jones", first_name="Al", member_id="SUN998", date_of_birth=date(1980, 2, 3))
     text = "Claim C7 for AL SMITH-JONES (SUN998) born 02/03/1980, also 19800203 and 2/3/1980: denied CO-50"
     cleaned = scrub_text(text, [patient])
     assert cleaned == f"Claim C7 for {MASK} {MASK} ({MASK}) born {MASK}, also {MASK} and {MASK}: denied CO-50"

@@ -74,14 +74,10 @@ def test_status_is_derived_from_history_which_is_never_overwritten(ledger: Ledge
     ledger.record_status_check(check("S1", ClaimStatus.ACKNOWLEDGED, T0, category_code="A2"))
     ledger.record_status_check(check("S1", ClaimStatus.PENDING, T0 + timedelta(days=3), category_code="P1"))
     # A late-arriving older answer does not become the current status.
-    ledger.record_status_check(
-        check("S1", ClaimStatus.ACKNOWLEDGED, T0 + timedelta(days=1), category_code="A1")
-    )
+    ledger.record_status_check(check("S1", ClaimStatus.ACKNOWLEDGED, T0 + timedelta(days=1), category_code="A1"))
     assert ledger.current_status("S1") is ClaimStatus.PENDING
     # "The payer could not answer" says nothing about the claim.
-    ledger.record_status_check(
-        check("S1", ClaimStatus.UNAVAILABLE, T0 + timedelta(days=4), category_code="E1")
-    )
+    ledger.record_status_check(check("S1", ClaimStatus.UNAVAILABLE, T0 + timedelta(days=4), category_code="E1"))
     assert ledger.current_status("S1") is ClaimStatus.PENDING
     denied = check(
         "S1",
