@@ -77,6 +77,22 @@ def status_from_277(category_code: str, status_code: str | None = None) -> Claim
     return _CATEGORY_PREFIX.get(category[:1], ClaimStatus.UNKNOWN)
 
 
+#: Adjustments that are not denials: contractual write-off, sequestration, prior payer's payment.
+NOT_DENIALS = frozenset({("CO", "45"), ("CO", "253"), ("OA", "23")})
+
+
+def is_denial(group: str, carc: str) -> bool:
+    """A reason that leaves money unpaid and needs work (not a write-off, not the patient's share)."""
+    return group != "PR" and (group, carc) not in NOT_DENIALS
+
+
+def refine_with_amounts(status: ClaimStatus, paid: Decimal | None, has_denial: bool) -> ClaimStatus:
+    """Portals and 277s often say 'finalized' or 'paid' where the amounts tell more: use them."""
+    if status in (ClaimStatus.FINALIZED, ClaimStatus.PAID) and paid is not None and paid > 0:
+        return ClaimStatus.PARTIALLY_PAID if has_denial else ClaimStatus.PAID
+    return status
+
+
 def status_from_835(claim_status_code: str, paid: Decimal, has_denial: bool) -> ClaimStatus:
     """Normalize an 835 CLP02 plus what was paid and whether any non-contractual denial came with it.
 

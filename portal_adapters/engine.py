@@ -51,6 +51,7 @@ from portal_adapters.parsing import (
     extract_json,
     read_claim,
     read_eligibility,
+    walk_json,
 )
 from portal_adapters.playbook.schema import (
     Click,
@@ -90,6 +91,7 @@ class PortalSession:
     page: Page
     last_status: int | None = None
     last_json: Any = None
+    signing_in: bool = False
     logins: int = 0
     checks: int = 0
     history: list[str] = field(default_factory=list)
@@ -208,12 +210,13 @@ class PlaybookPortalAdapter:
     async def _login(self, session: PortalSession) -> None:
         login = self.playbook.login
         await session.context.clear_cookies()
-        await self._goto(session, login.start)
+        session.signing_in = True
         try:
+            await self._goto(session, login.start)
             await self._run_steps(session, login.steps, template_values(None, session.account))
-            await self._expect(session, login.done_when, None, during_login=True)
-        except _SessionExpired as err:
-            raise AuthenticationFailed(self.payer_id, "the portal kept asking to sign in") from err
+            await self._expect(session, login.done_when, login.frame)
+        finally:
+            session.signing_in = False
         session.logins += 1
 
     async def _relogin(self, session: PortalSession) -> None:
@@ -222,36 +225,37 @@ class PlaybookPortalAdapter:
         await self._login(session)
 
     # --- steps ---------------------------------------------------------------------------------
-    def _target(self, session: PortalSession, frame: str | None) -> Page | Frame:
+    async def _target(self, session: PortalSession, frame: str | None) -> Page | Frame:
+        """The page, or a named frame once it is attached (frames load after their frameset)."""
         if frame is None:
             return session.page
-        found = session.page.frame(name=frame)
-        if found is None:
-            raise _Missing(f"frame {frame!r}")
+        deadline = time.monotonic() + self.playbook.session.element_timeout_ms / 1000
+        while (found := session.page.frame(name=frame)) is None:
+            if time.monotonic() > deadline:
+                raise _Missing(f"frame {frame!r}")
+            await asyncio.sleep(0.05)
         return found
 
-    def _locator(self, session: PortalSession, selector: str, frame: str | None) -> Locator:
-        return self._target(session, frame).locator(selector).first
+    async def _locator(self, session: PortalSession, selector: str, frame: str | None) -> Locator:
+        return (await self._target(session, frame)).locator(selector).first
 
-    async def _goto(self, session: PortalSession, path: str) -> None:
+    async def _goto(self, session: PortalSession, path: str, frame: str | None = None) -> None:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         try:
-            response = await session.page.goto(url, wait_until="domcontentloaded")
+            response = await (await self._target(session, frame)).goto(url, wait_until="domcontentloaded")
         except PlaywrightTimeout as err:
             raise PortalUnavailable(self.payer_id, "the portal did not answer in time") from err
         except PlaywrightError as err:
             raise PortalUnavailable(self.payer_id, f"the portal could not be reached ({_first_line(err)})") from err
         status = response.status if response else None
         if status is not None and (status >= 500 or status == 429):
-            await self._classify(session, f"HTTP {status} from the portal", during_login=False)
+            await self._classify(session, f"HTTP {status} from the portal")
 
-    async def _expect(
-        self, session: PortalSession, selector: str, frame: str | None, during_login: bool = False
-    ) -> None:
+    async def _expect(self, session: PortalSession, selector: str, frame: str | None) -> None:
         try:
-            await self._locator(session, selector, frame).wait_for(state="visible")
+            await (await self._locator(session, selector, frame)).wait_for(state="visible")
         except (PlaywrightTimeout, _Missing):
-            await self._classify(session, f"expected element {selector!r} did not appear", during_login)
+            await self._classify(session, f"expected element {selector!r} did not appear")
 
     async def _run_steps(self, session: PortalSession, steps: Sequence[Step], values: dict[str, TemplateValue]) -> None:
         for step in steps:
@@ -261,19 +265,19 @@ class PlaybookPortalAdapter:
         page = session.page
         try:
             if isinstance(step, Goto):
-                await self._goto(session, render(step.goto, values))
+                await self._goto(session, render(step.goto, values), step.frame)
             elif isinstance(step, Fill):
                 await self._expect(session, step.fill, step.frame)
-                await self._locator(session, step.fill, step.frame).fill(render(step.value, values))
+                await (await self._locator(session, step.fill, step.frame)).fill(render(step.value, values))
             elif isinstance(step, Select):
                 await self._expect(session, step.select, step.frame)
-                await self._locator(session, step.select, step.frame).select_option(render(step.value, values))
+                await (await self._locator(session, step.select, step.frame)).select_option(render(step.value, values))
             elif isinstance(step, Click):
                 await self._expect(session, step.click, step.frame)
-                await self._locator(session, step.click, step.frame).click()
+                await (await self._locator(session, step.click, step.frame)).click()
                 await page.wait_for_load_state("domcontentloaded")
             elif isinstance(step, ClickIfPresent):
-                target = self._locator(session, step.click_if_present, step.frame)
+                target = await self._locator(session, step.click_if_present, step.frame)
                 try:
                     await target.wait_for(state="visible", timeout=step.wait_ms)
                 except PlaywrightTimeout:
@@ -284,7 +288,7 @@ class PlaybookPortalAdapter:
             elif isinstance(step, WaitForAny):
                 await self._expect(session, ", ".join(step.wait_for_any), step.frame)
             elif isinstance(step, WhenPresent):
-                if await self._target(session, step.frame).locator(step.when_present).count() > 0:
+                if await (await self._target(session, step.frame)).locator(step.when_present).count() > 0:
                     await self._run_steps(session, step.steps, values)
             elif isinstance(step, SecurityQuestion):
                 await self._answer_question(session, step)
@@ -293,20 +297,20 @@ class PlaybookPortalAdapter:
             elif isinstance(step, PickRow):
                 await self._pick_row(session, step, values)
         except PlaywrightTimeout as err:
-            await self._classify(session, f"the portal did not finish a step in time ({_first_line(err)})", False)
+            await self._classify(session, f"the portal did not finish a step in time ({_first_line(err)})")
         except PlaywrightError as err:
             raise PortalUnavailable(self.payer_id, f"the browser lost the page ({_first_line(err)})") from err
         except _Missing as err:
-            await self._classify(session, str(err), during_login=False)
+            await self._classify(session, str(err))
 
     async def _answer_question(self, session: PortalSession, step: SecurityQuestion) -> None:
-        await self._expect(session, step.security_question, step.frame, during_login=True)
-        question = await self._locator(session, step.security_question, step.frame).inner_text()
+        await self._expect(session, step.security_question, step.frame)
+        question = await (await self._locator(session, step.security_question, step.frame)).inner_text()
         answer = session.account.answer_for(question)
         if answer is None:
             raise AuthenticationFailed(self.payer_id, "no stored answer matches the portal's security question")
-        await self._locator(session, step.answer_into, step.frame).fill(answer)
-        await self._locator(session, step.submit, step.frame).click()
+        await (await self._locator(session, step.answer_into, step.frame)).fill(answer)
+        await (await self._locator(session, step.submit, step.frame)).click()
         await session.page.wait_for_load_state("domcontentloaded")
 
     async def _storage_values(self, session: PortalSession, templates: Sequence[str]) -> dict[str, TemplateValue]:
@@ -323,7 +327,7 @@ class PlaybookPortalAdapter:
 
     async def _fetch_json(self, session: PortalSession, step: FetchJson, values: dict[str, TemplateValue]) -> None:
         templates = [step.fetch_json, *step.headers.values(), *(step.body or {}).values()]
-        values = values | await self._storage_values(session, templates)
+        values = values | await self._storage_values(session, templates) | self._json_values(session, templates)
         url = render(step.fetch_json, values)
         url = url if url.startswith("http") else f"{self.base_url}{url}"
         headers = {k: render(v, values) for k, v in step.headers.items()}
@@ -347,10 +351,23 @@ class PlaybookPortalAdapter:
             session.last_json = await response.json()
         except (PlaywrightError, ValueError) as err:
             raise LayoutChanged(self.payer_id, f"{url.removeprefix(self.base_url)} did not return JSON") from err
+        if step.no_results_when_empty is not None and not walk_json(session.last_json, step.no_results_when_empty):
+            raise _NoResults()
+
+    @staticmethod
+    def _json_values(session: PortalSession, templates: Sequence[str]) -> dict[str, TemplateValue]:
+        """`{json.items.0.key}`: a value from the previous JSON answer (e.g. the key of a search hit)."""
+        found: dict[str, TemplateValue] = {}
+        for name in {n for t in templates for n in names_in(t) if n.startswith("json.")}:
+            value = walk_json(session.last_json, name.removeprefix("json."))
+            if value is None or isinstance(value, dict | list):
+                raise _Missing(f"no value at {name} in the portal's previous answer")
+            found[name] = str(value)
+        return found
 
     async def _pick_row(self, session: PortalSession, step: PickRow, values: dict[str, TemplateValue]) -> None:
         wanted = {column: _norm(render(text, values)) for column, text in step.match.items()}
-        target = self._target(session, step.frame)
+        target = await self._target(session, step.frame)
         for _ in range(step.max_pages):
             await self._expect(session, f"{step.pick_row}, {_no_results_selectors(self.playbook)}", step.frame)
             rows = target.locator(step.pick_row)
@@ -400,14 +417,14 @@ class PlaybookPortalAdapter:
             for spec in recognizers:
                 selector, frame_name = spec.get("selector"), spec.get("frame")
                 if selector and selector not in present:
-                    target = self._target(session, frame_name) if frame_name else session.page
+                    target = await self._target(session, frame_name)
                     if await target.locator(selector).count() > 0:
                         present.add(selector)
         except (PlaywrightError, _Missing):
             return "", session.page.url, frozenset()
         return text, session.page.url, frozenset(present)
 
-    async def _classify(self, session: PortalSession, problem: str, during_login: bool) -> None:
+    async def _classify(self, session: PortalSession, problem: str) -> None:
         """Raise what the current page is. Always raises."""
         text, url, present = await self._page_facts(session)
         outcomes = self.playbook.outcomes
@@ -425,16 +442,12 @@ class PlaybookPortalAdapter:
             raise PortalUnavailable(self.payer_id, "the portal shows a maintenance page")
         if seen(outcomes.rate_limited):
             raise RateLimited(self.payer_id, "the portal asked us to slow down")
-        if seen(outcomes.mfa_again) or seen(outcomes.session_expired):
-            if during_login:
-                raise AuthenticationFailed(
-                    self.payer_id,
-                    "the portal sent the sign-in back to the start",
-                    await self._evidence(session, "auth-loop"),
-                )
-            raise _SessionExpired()
-        if seen(outcomes.no_results):
-            raise _NoResults()
+        # While signing in we are on the sign-in pages by design: "sent back to sign in" means nothing there.
+        if not session.signing_in:
+            if seen(outcomes.mfa_again) or seen(outcomes.session_expired):
+                raise _SessionExpired()
+            if seen(outcomes.no_results):
+                raise _NoResults()
         if session.last_status == 429:
             raise RateLimited(self.payer_id, "the portal asked us to slow down (HTTP 429)")
         if session.last_status is not None and session.last_status >= 500:
@@ -457,7 +470,7 @@ class PlaybookPortalAdapter:
     async def _extract(self, session: PortalSession, spec: Extraction) -> ExtractedPage:
         if spec.source == "json":
             return extract_json(session.last_json, spec)
-        target = self._target(session, spec.frame)
+        target = await self._target(session, spec.frame)
         return extract_html(await target.content(), spec)
 
     def _search_for(self, query: ClaimQuery) -> Search | None:
@@ -488,7 +501,7 @@ class PlaybookPortalAdapter:
                 payer_status_text="no matching claim",
             )
         except LayoutMismatch as err:
-            await self._classify(session, f"claim page: {err}", during_login=False)
+            await self._classify(session, f"claim page: {err}")
             raise  # pragma: no cover - _classify always raises
         return ClaimStatusResult(
             claim_id=query.claim_id,
@@ -560,7 +573,7 @@ class PlaybookPortalAdapter:
                 active=False,
             )
         except LayoutMismatch as err:
-            await self._classify(session, f"eligibility page: {err}", during_login=False)
+            await self._classify(session, f"eligibility page: {err}")
             raise  # pragma: no cover
         return EligibilityResult(
             payer_id=self.payer_id,

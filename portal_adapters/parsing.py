@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from claims.models import AdjustmentGroup, Benefit, Denial
-from claims.status import ClaimStatus, status_from_277
-from portal_adapters.playbook.schema import ClaimStatusTask, EligibilityTask, Extraction, FieldSpec
+from claims.status import ClaimStatus, is_denial, refine_with_amounts, status_from_277
+from portal_adapters.playbook.schema import BENEFIT_FIELDS, ClaimStatusTask, EligibilityTask, Extraction, FieldSpec
 
 
 class LayoutMismatch(ValueError):
@@ -50,7 +50,9 @@ def _clean(text: str | None) -> str | None:
 
 
 def _pattern(spec: FieldSpec, text: str | None) -> str | None:
-    if text is None or spec.pattern is None:
+    if text is None or text.upper() in {v.upper() for v in spec.none_values}:
+        return None
+    if spec.pattern is None:
         return text
     found = re.search(spec.pattern, text)
     return _clean(found.group(1)) if found else None
@@ -88,7 +90,8 @@ def extract_html(html: str, spec: Extraction) -> ExtractedPage:
     return ExtractedPage(fields=fields, tables=tables)
 
 
-def _walk(data: Any, path: str) -> Any:
+def walk_json(data: Any, path: str) -> Any:
+    """The value at a dotted path ("items.0.key"); None when any step is missing."""
     for part in path.split(".") if path else []:
         if isinstance(data, dict):
             data = data.get(part)
@@ -101,7 +104,7 @@ def _walk(data: Any, path: str) -> Any:
 
 def _json_value(data: Any, spec: FieldSpec) -> str | None:
     assert spec.path is not None
-    value = _walk(data, spec.path)
+    value = walk_json(data, spec.path)
     if value is None or isinstance(value, dict | list):
         return None
     return _pattern(spec, _clean(str(value)))
@@ -116,7 +119,7 @@ def extract_json(data: Any, spec: Extraction) -> ExtractedPage:
         fields[name] = value
     tables: dict[str, list[dict[str, str | None]]] = {}
     for name, table in spec.tables.items():
-        found = _walk(data, table.rows)
+        found = walk_json(data, table.rows)
         if found is None:
             found = []
         if not isinstance(found, list):
@@ -241,6 +244,7 @@ def read_claim(page: ExtractedPage, task: ClaimStatusTask) -> ClaimReading:
         raise LayoutMismatch("status", "the page shows neither a status category nor status words")
     denial_table = task.extract.tables.get("denials")
     denials = _denials(page.tables.get("denials", []), denial_table.columns) if denial_table else ()
+    status = refine_with_amounts(status, typed.get("paid_amount"), any(is_denial(d.group, d.carc) for d in denials))
     return ClaimReading(status=status, denials=denials, **{k: v for k, v in typed.items() if v is not None})
 
 
@@ -270,12 +274,23 @@ def _benefit_kind(text: str | None) -> str:
     return next((kind for words, kind in _BENEFIT_KINDS.items() if words in lowered), lowered or "other")
 
 
+def _has_word(text: str, words: list[str]) -> bool:
+    """Whole words only: 'Inactive' does not hold the word 'active'."""
+    return any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE) for word in words)
+
+
 def read_eligibility(page: ExtractedPage, task: EligibilityTask) -> EligibilityReading:
     coverage = page.fields.get("coverage_text")
     if not coverage:
         raise LayoutMismatch("coverage_text", "the page shows no coverage status")
-    active = any(word.lower() in coverage.lower() for word in task.active_words)
-    benefits = []
+    active = not _has_word(coverage, task.inactive_words) and _has_word(coverage, task.active_words)
+    by_kind: dict[str, dict[str, Any]] = {}
+    for name, (kind, part) in BENEFIT_FIELDS.items():
+        if name in task.extract.fields:
+            value = _typed(name, task.extract.fields[name], page.fields.get(name))
+            if value is not None:
+                by_kind.setdefault(kind, {})[part] = value
+    benefits = [Benefit(kind=kind, **parts) for kind, parts in by_kind.items()]
     columns = task.extract.tables["benefits"].columns if "benefits" in task.extract.tables else {}
     for index, row in enumerate(page.tables.get("benefits", []), start=1):
         where = f"benefits row {index}"

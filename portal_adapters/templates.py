@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 TemplateValue = str | date | Decimal | None | Callable[[], str]
-_FIELD = re.compile(r"\{([a-z_]+(?:\.[a-zA-Z0-9_\-]+)?)(?::([^}]*))?\}")
+_FIELD = re.compile(r"\{([a-z_]+(?:\.[a-zA-Z0-9_.\-]+)?)(?::([^}]*))?\}")
 
 
 class MissingTemplateValue(KeyError):

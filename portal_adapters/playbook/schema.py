@@ -35,12 +35,12 @@ TEMPLATE_NAMES = frozenset(
         "storage",
     }
 )
-_TEMPLATE = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::[^}]*)?\}")
+_TEMPLATE = re.compile(r"\{([a-z_]+(?:\.[a-zA-Z0-9_.\-]+)?)(?::[^}]*)?\}")
 
 
 def _check_templates(text: str) -> str:
     for name in _TEMPLATE.findall(text):
-        if name not in TEMPLATE_NAMES and not name.startswith("storage."):
+        if name not in TEMPLATE_NAMES and not name.startswith(("storage.", "json.")):
             raise ValueError(f"unknown template name {{{name}}}; known: {', '.join(sorted(TEMPLATE_NAMES))}")
     return text
 
@@ -56,6 +56,7 @@ Template = Annotated[str, Field(min_length=1)]
 # --- steps ---------------------------------------------------------------------------------------
 class Goto(Strict):
     goto: Template
+    frame: str | None = Field(default=None, description="navigate this frame instead of the page")
 
     _t = field_validator("goto")(_check_templates)
 
@@ -124,6 +125,9 @@ class FetchJson(Strict):
     method: Literal["GET", "POST"] = "GET"
     headers: dict[str, Template] = Field(default_factory=dict)
     body: dict[str, Template] | None = None
+    no_results_when_empty: str | None = Field(
+        default=None, description="dotted path in the answer: empty, false or missing there = no such claim/member"
+    )
 
     @field_validator("fetch_json")
     @classmethod
@@ -233,6 +237,7 @@ class FieldSpec(Strict):
     type: ValueType = "text"
     date_format: str = "%Y-%m-%d"
     pattern: str | None = Field(default=None, description="regex with one group: keep only that part")
+    none_values: tuple[str, ...] = Field(default=("N/A", "NA", "-", "--", "—"), description="texts meaning 'no value'")
     required: bool = False
 
     @model_validator(mode="after")
@@ -268,7 +273,16 @@ CLAIM_FIELDS = frozenset(
     }
 )
 DENIAL_COLUMNS = frozenset({"group", "carc", "code", "rarc", "amount", "line"})
-ELIGIBILITY_FIELDS = frozenset({"coverage_text", "plan_name"})
+#: Benefits a portal shows one value each (not as a table): name -> (benefit kind, what the value is).
+BENEFIT_FIELDS: dict[str, tuple[str, str]] = {
+    "copay": ("copay", "amount"),
+    "coinsurance": ("coinsurance", "percent"),
+    "deductible": ("deductible", "amount"),
+    "deductible_remaining": ("deductible", "remaining"),
+    "out_of_pocket": ("out_of_pocket", "amount"),
+    "out_of_pocket_remaining": ("out_of_pocket", "remaining"),
+}
+ELIGIBILITY_FIELDS = frozenset({"coverage_text", "plan_name", *BENEFIT_FIELDS})
 BENEFIT_COLUMNS = frozenset({"kind", "service_type", "amount", "percent", "remaining", "network"})
 
 
@@ -318,7 +332,8 @@ ClaimStatusTask.model_rebuild()
 class EligibilityTask(Strict):
     steps: list[Step] = Field(min_length=1)
     extract: Extraction
-    active_words: list[str] = Field(min_length=1, description="coverage_text containing one of these = active")
+    active_words: list[str] = Field(min_length=1, description="coverage_text holding one of these words = active")
+    inactive_words: list[str] = Field(default_factory=list, description="checked first: 'not active', 'terminated'")
 
     @model_validator(mode="after")
     def _vocabulary(self) -> EligibilityTask:
@@ -342,6 +357,7 @@ class Login(Strict):
     start: Template = "/"
     steps: list[Step] = Field(min_length=1)
     done_when: Selector = Field(description="an element only a signed-in page has")
+    frame: str | None = Field(default=None, description="the frame done_when is in")
 
 
 class SessionPolicy(Strict):

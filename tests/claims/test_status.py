@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from claims.status import FINAL_STATUSES, ClaimStatus, status_from_277, status_from_835
+from claims.status import FINAL_STATUSES, ClaimStatus, is_denial, refine_with_amounts, status_from_277, status_from_835
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,24 @@ def test_acknowledged_is_never_final() -> None:
 )
 def test_835_claim_status_normalizes(clp02: str, paid: Decimal, denial: bool, expected: ClaimStatus) -> None:
     assert status_from_835(clp02, paid, denial) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "paid", "denial", "expected"),
+    [
+        (ClaimStatus.FINALIZED, Decimal("236.97"), False, ClaimStatus.PAID),
+        (ClaimStatus.PAID, Decimal("50.00"), True, ClaimStatus.PARTIALLY_PAID),
+        (ClaimStatus.FINALIZED, Decimal("0.00"), False, ClaimStatus.FINALIZED),
+        (ClaimStatus.DENIED, Decimal("0.00"), True, ClaimStatus.DENIED),
+        (ClaimStatus.PENDING, None, False, ClaimStatus.PENDING),
+    ],
+)
+def test_amounts_refine_the_category(status: ClaimStatus, paid: Decimal | None, denial: bool, expected: ClaimStatus) -> None:
+    assert refine_with_amounts(status, paid, denial) is expected
+
+
+def test_what_counts_as_a_denial() -> None:
+    assert is_denial("CO", "50")
+    assert not is_denial("CO", "45")
+    assert not is_denial("PR", "2")
+    assert is_denial("OA", "18")
