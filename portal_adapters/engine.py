@@ -39,6 +39,7 @@ from portal_adapters.errors import (
     AdapterError,
     AuthenticationFailed,
     BadClaimData,
+    ErrorKind,
     LayoutChanged,
     PortalUnavailable,
     RateLimited,
@@ -156,6 +157,7 @@ class PlaybookPortalAdapter:
         self.sessions: list[PortalSession] = []
         self._idle: asyncio.Queue[PortalSession] = asyncio.Queue()
         self.evidence_refs: list[str] = []
+        self.session_refusals: list[ErrorKind] = []
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -195,16 +197,31 @@ class PlaybookPortalAdapter:
         page = await context.new_page()
         session = PortalSession(account=account, context=context, page=page)
         page.on("response", lambda response: _note_status(session, response))
+        try:
+            await self._login(session)
+        except BaseException:
+            with contextlib.suppress(PlaywrightError):
+                await context.close()
+            raise
         self.sessions.append(session)
-        await self._login(session)
         await self._idle.put(session)
         return session
 
     async def _grow_sessions(self, wanted: int) -> None:
-        """Open more sessions, round-robin over accounts, never past the configured limit."""
+        """Open more sessions, round-robin over accounts, never past the configured limit.
+
+        A portal that refuses an extra session (its own concurrent-session limit, a second account
+        that is locked) leaves us with the sessions we have: the batch goes on, slower.
+        """
         while len(self.sessions) < min(wanted, self._session_limit()):
             account = self.accounts[len(self.sessions) % len(self.accounts)]
-            await self._add_session(account)
+            try:
+                await self._add_session(account)
+            except AdapterError as err:
+                if not self.sessions:
+                    raise
+                self.session_refusals.append(err.kind)
+                return
 
     # --- logging in ----------------------------------------------------------------------------
     async def _login(self, session: PortalSession) -> None:
@@ -252,10 +269,21 @@ class PlaybookPortalAdapter:
             await self._classify(session, f"HTTP {status} from the portal")
 
     async def _expect(self, session: PortalSession, selector: str, frame: str | None) -> None:
+        """Wait for a required element, or for a page an outcome recogniser knows, whichever comes first."""
+        watched = ", ".join([selector, *self._outcome_selectors(frame)])
         try:
-            await (await self._locator(session, selector, frame)).wait_for(state="visible")
+            target = await self._target(session, frame)
+            await target.locator(watched).first.wait_for(state="visible")
+            if await target.locator(selector).count() > 0:
+                return
         except (PlaywrightTimeout, _Missing):
-            await self._classify(session, f"expected element {selector!r} did not appear")
+            pass
+        await self._classify(session, f"expected element {selector!r} did not appear")
+
+    def _outcome_selectors(self, frame: str | None) -> list[str]:
+        outcomes = self.playbook.outcomes
+        groups = (outcomes.locked, outcomes.invalid_login, outcomes.maintenance, outcomes.rate_limited)
+        return [r.selector for group in groups for r in group if r.selector and r.frame == frame]
 
     async def _run_steps(self, session: PortalSession, steps: Sequence[Step], values: dict[str, TemplateValue]) -> None:
         for step in steps:
@@ -432,17 +460,21 @@ class PlaybookPortalAdapter:
         def seen(group: Sequence[Recognizer]) -> bool:
             return self._matches_any(session, group, text, url, present)
 
-        if seen(outcomes.locked):
-            raise AccountLocked(self.payer_id, "the portal account is locked", await self._evidence(session, "locked"))
-        if seen(outcomes.invalid_login):
-            raise AuthenticationFailed(
-                self.payer_id, "the portal refused the sign-in", await self._evidence(session, "auth-failed")
-            )
+        # Signing in, a message on the sign-in page is about our credentials; signed in, being sent
+        # back to a sign-in page means the session ended (the same message box may say either).
+        if session.signing_in:
+            if seen(outcomes.locked):
+                raise AccountLocked(
+                    self.payer_id, "the portal account is locked", await self._evidence(session, "locked")
+                )
+            if seen(outcomes.invalid_login):
+                raise AuthenticationFailed(
+                    self.payer_id, "the portal refused the sign-in", await self._evidence(session, "auth-failed")
+                )
         if seen(outcomes.maintenance):
             raise PortalUnavailable(self.payer_id, "the portal shows a maintenance page")
         if seen(outcomes.rate_limited):
             raise RateLimited(self.payer_id, "the portal asked us to slow down")
-        # While signing in we are on the sign-in pages by design: "sent back to sign in" means nothing there.
         if not session.signing_in:
             if seen(outcomes.mfa_again) or seen(outcomes.session_expired):
                 raise _SessionExpired()
@@ -460,6 +492,8 @@ class PlaybookPortalAdapter:
         try:
             shot = await session.page.screenshot(full_page=True)
             html = await session.page.content()
+            for frame in session.page.frames[1:]:
+                html += f"\n<!-- frame {frame.name!r} -->\n{await frame.content()}"
         except PlaywrightError:
             return None
         self.evidence.write(ref, shot, html)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from claims.ledger import Ledger, upgrade
 from claims.payer_config import load_payers
+from sandbox.servers import SandboxEndpoints, run_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -138,6 +139,13 @@ def ledger(ledger_url: str) -> Iterator[Ledger]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxEndpoints]:
+    """The sandbox portals and clearinghouse, once per test session, on free loopback ports."""
+    with run_sandbox() as endpoints:
+        yield endpoints
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sandbox.accounts import PORTALS, ServerName
 from sandbox.codes import Outcome
 from sandbox.dataset import load_world
 from sandbox.models import PayerId, SandboxClaim
-from sandbox.servers import SandboxEndpoints, run_sandbox
+from sandbox.servers import SandboxEndpoints
 from sandbox.testing import CHROMIUM_ARGS, CHROMIUM_PATH, SandboxAdmin, reset_all, sign_in_over_http
 
 #: A page of each portal that needs a signed-in session.
@@ -26,12 +26,6 @@ PROTECTED_PATH = {
     ServerName.MERIDIAN: "/api/claims?q=C100000",
     ServerName.KEYSTONE: "/welcome",
 }
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxEndpoints]:
-    with run_sandbox() as endpoints:
-        yield endpoints
 
 
 @pytest.fixture(autouse=True)
