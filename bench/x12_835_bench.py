@@ -1,0 +1,327 @@
+"""Benchmark: reading a dense 20,000-claim 835 with our X12 layer, oxedi and pyx12.
+
+Run as ``uv run python bench/x12_835_bench.py`` (``--only ours`` to run one parser). It writes a
+synthetic, balanced 835 (about 3.7 service lines and 4.3 CAS segments per claim) to a temporary
+directory, then parses it with each parser in fresh subprocesses so that each peak RSS
+(``ru_maxrss`` of the child) belongs to one parser only. Timing covers reading the file, parsing
+and walking every claim; the import is timed separately. Results go to
+bench/results/x12_835.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+CLAIM_COUNT = 20_000
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PARSERS = ("ours", "oxedi", "pyx12")
+RUNS = {"ours": 5, "oxedi": 5, "pyx12": 1}
+COMMAND = "uv run python bench/x12_835_bench.py"
+# Where our time goes on this file (profiled 2026-11-23, fresh process, same machine); kept here
+# so the report says why we trail oxedi, which builds Arrow tables in Rust.
+OUR_TIME_BREAKDOWN = (
+    "Our time on this file (profiled): tokenizer + envelope checks ~0.08 s (str.split on terminator, "
+    "regex search for envelope segments); 835 view ~0.30 s, of which splitting and dispatching 466k "
+    "segments ~0.10 s, SVC records with Decimal amounts ~0.08 s, CAS ~0.04 s, DTM ~0.03 s; balancing "
+    "~0.05 s; the cyclic GC's first scan of the new objects after the read ~0.05 s. Pure Python with "
+    "typed records and Decimal money stays below a Rust parser that builds no Python objects per claim."
+)
+
+
+def generate_dense_835(claim_count: int, seed: int = 835, *, unique_amounts: bool = False) -> str:
+    """A balanced 835 with several SVC and CAS per claim, one segment per line.
+
+    Charges come from a fee schedule (as in real ERAs) unless ``unique_amounts``: then every
+    charge is random, the worst case for the reader's per-transaction value caches.
+    """
+    rng = random.Random(seed)
+    body: list[str] = [
+        "BPR*I*{total}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20240315",
+        "TRN*1*EFT20240315001*1512345678",
+        "DTM*405*20240314",
+        "N1*PR*BENCHMARK HEALTH PLAN*XV*99999",
+        "N3*1 PAYER WAY",
+        "N4*CAPITAL CITY*NY*12345",
+        "PER*BL*PROVIDER SERVICES*TE*8005551212",
+        "N1*PE*BENCHMARK MEDICAL GROUP*XX*1234567893",
+        "REF*TJ*123456789",
+        "LX*1",
+    ]
+    total = Decimal(0)
+    for claim_number in range(1, claim_count + 1):
+        claim_segments, claim_paid = _claim(rng, claim_number, unique_amounts)
+        body.extend(claim_segments)
+        total += claim_paid
+    body[0] = body[0].format(total=total)
+    segments = [
+        "ISA*00*          *00*          *ZZ*BENCHPAYER     *ZZ*BENCHPROVIDER  *240315*1200*^*00501*000000001*0*P*:",
+        "GS*HP*BENCHPAYER*BENCHPROVIDER*20240315*1200*1*X*005010X221A1",
+        "ST*835*0001",
+        *body,
+        f"SE*{len(body) + 2}*0001",
+        "GE*1*1",
+        "IEA*1*000000001",
+    ]
+    return "~\n".join(segments) + "~\n"
+
+
+# procedure -> (charge, contracted allowed amount): practices bill from a fee schedule and payers
+# pay contracted rates, so real ERAs repeat these amounts; deductibles and interest vary per claim.
+_FEE_SCHEDULE = {
+    "99213": (Decimal("150.00"), Decimal("92.47")),
+    "99214": (Decimal("220.00"), Decimal("131.12")),
+    "99203": (Decimal("185.00"), Decimal("110.30")),
+    "93000": (Decimal("85.00"), Decimal("17.21")),
+    "85025": (Decimal("32.00"), Decimal("7.77")),
+    "80053:QW": (Decimal("48.00"), Decimal("10.56")),
+    "97110:GP": (Decimal("95.00"), Decimal("29.04")),
+    "36415": (Decimal("20.00"), Decimal("3.00")),
+    "90686": (Decimal("45.00"), Decimal("19.11")),
+    "71046:26": (Decimal("120.00"), Decimal("11.63")),
+}
+_PROCEDURES = sorted(_FEE_SCHEDULE)
+
+
+def _claim(rng: random.Random, claim_number: int, unique_amounts: bool) -> tuple[list[str], Decimal]:
+    lines: list[str] = []
+    claim_charge = Decimal(0)
+    lines_paid = Decimal(0)
+    patient_responsibility = Decimal(0)
+    for line_number in range(rng.choice((3, 4, 4))):
+        procedure = rng.choice(_PROCEDURES)
+        charge, allowed = _FEE_SCHEDULE[procedure]
+        if unique_amounts:
+            charge = Decimal(rng.randrange(5_000, 90_000)) / 100
+            allowed = (charge * Decimal("0.61")).quantize(Decimal("0.01"))
+        contractual = charge - allowed
+        deductible = (
+            min(allowed, Decimal(rng.randrange(1, 4_000)) / 100) if line_number == 0 and rng.random() < 0.5 else 0
+        )
+        paid = allowed - deductible
+        claim_charge += charge
+        lines_paid += paid
+        patient_responsibility += deductible
+        lines.append(f"SVC*HC:{procedure}*{charge}*{paid}**1")
+        lines.append(f"DTM*472*202403{line_number + 1:02d}")
+        lines.append(f"CAS*CO*45*{contractual}")
+        if deductible:
+            lines.append(f"CAS*PR*1*{deductible}")
+        lines.append(f"REF*6R*{claim_number}-{line_number + 1}")
+        lines.append(f"AMT*B6*{allowed}")
+        if line_number == 1 and rng.random() < 0.3:
+            lines.append("LQ*HE*N130")
+    interest = Decimal(rng.randrange(1, 300)) / 100 if rng.random() < 0.15 else Decimal(0)
+    claim_paid = lines_paid + interest
+    claim = [
+        f"CLP*PCN{claim_number:08d}*1*{claim_charge}*{claim_paid}*{patient_responsibility}*12*"
+        f"ICN{claim_number:011d}*11*1",
+        *([f"CAS*OA*225*{-interest}"] if interest else []),
+        f"NM1*QC*1*PATIENT{claim_number}*TEST****MI*MBR{claim_number:09d}",
+        "DTM*232*20240301",
+        "DTM*233*20240304",
+        *lines,
+    ]
+    return claim, claim_paid
+
+
+def _walk_ours(path: Path) -> int:
+    from edi import RemittanceAdvice, read_x12_file
+
+    document = read_x12_file(path)
+    count = 0
+    for transaction in document.transactions:
+        if isinstance(transaction, RemittanceAdvice):
+            for claim in transaction.claims:
+                count += 1 if claim.patient_control_number else 0
+    return count
+
+
+def _walk_oxedi(path: Path) -> int:
+    import oxedi
+
+    result = oxedi.parse_file(str(path))
+    return int(result.count_claims())
+
+
+def _walk_pyx12(path: Path) -> int:
+    import pyx12.error_handler
+    import pyx12.params
+    import pyx12.x12context
+
+    params = pyx12.params.params()
+    errors = pyx12.error_handler.errh_null()
+    with path.open(encoding="ascii") as handle:
+        context_reader = pyx12.x12context.X12ContextReader(params, errors, handle)
+        return sum(1 for segment in context_reader.iter_segments() if segment.id == "CLP")
+
+
+_IMPORTS = {
+    "ours": ["edi"],
+    "oxedi": ["oxedi"],
+    "pyx12": ["pyx12.x12context", "pyx12.params", "pyx12.error_handler"],
+}
+_WALKERS = {"ours": _walk_ours, "oxedi": _walk_oxedi, "pyx12": _walk_pyx12}
+
+
+def run_child(parser: str, path: Path) -> None:
+    """Measure one parser in this (fresh) process and print a JSON line."""
+    import_start = time.perf_counter()
+    for module in _IMPORTS[parser]:
+        importlib.import_module(module)
+    import_seconds = time.perf_counter() - import_start
+    start = time.perf_counter()
+    claims = _WALKERS[parser](path)
+    seconds = time.perf_counter() - start
+    result = {
+        "parser": parser,
+        "claims": claims,
+        "seconds": seconds,
+        "import_seconds": import_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "vm_hwm_mb": _vm_hwm_mb(),
+    }
+    print(json.dumps(result))
+
+
+def _vm_hwm_mb() -> float:
+    """Peak resident set of this process image (Linux VmHWM), a cross-check of ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_generator(path: Path, claim_count: int, unique_amounts: bool) -> None:
+    """Write the input file and print its shape. Runs in its own subprocess: on Linux a child's
+    ru_maxrss starts at its parent's resident size, so the parent must never hold the file."""
+    text = generate_dense_835(claim_count, unique_amounts=unique_amounts)
+    path.write_text(text, encoding="ascii")
+    shape = {
+        "claims": text.count("\nCLP*"),
+        "svc": text.count("\nSVC*"),
+        "cas": text.count("\nCAS*"),
+        "segments": text.count("~"),
+        "megabytes": round(path.stat().st_size / 1e6, 2),
+    }
+    print(json.dumps(shape))
+
+
+def _run_json(*arguments: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, *arguments]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _measure(parser: str, path: Path) -> dict[str, Any]:
+    runs = [_run_json("--child", parser, str(path)) for _ in range(RUNS[parser])]
+    for run in runs:
+        print(f"{parser}: {run}", flush=True)
+    median_seconds = statistics.median(run["seconds"] for run in runs)
+    return {
+        "runs": len(runs),
+        "claims": runs[0]["claims"],
+        "median_seconds": round(median_seconds, 3),
+        "claims_per_second": round(runs[0]["claims"] / median_seconds),
+        "import_seconds": round(statistics.median(run["import_seconds"] for run in runs), 3),
+        "peak_rss_mb": round(max(run["peak_rss_mb"] for run in runs), 1),
+        "vm_hwm_mb": round(max(run["vm_hwm_mb"] for run in runs), 1),
+    }
+
+
+def main() -> None:
+    arguments = argparse.ArgumentParser(description=__doc__)
+    arguments.add_argument("--child", choices=PARSERS)
+    arguments.add_argument("--generate", action="store_true")
+    arguments.add_argument("--unique-amounts", action="store_true")
+    arguments.add_argument("path", nargs="?", type=Path)
+    arguments.add_argument("--claims", type=int, default=CLAIM_COUNT)
+    arguments.add_argument("--only", choices=PARSERS, action="append")
+    options = arguments.parse_args()
+    if options.child:
+        run_child(options.child, options.path)
+        return
+    if options.generate:
+        run_generator(options.path, options.claims, options.unique_amounts)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "dense.835"
+        shape = _run_json("--generate", str(path), "--claims", str(options.claims))
+        print(f"file: {shape}", flush=True)
+        results = {parser: _measure(parser, path) for parser in options.only or PARSERS}
+        if "ours" in results:
+            unique_path = Path(directory) / "unique.835"
+            _run_json("--generate", str(unique_path), "--claims", str(options.claims), "--unique-amounts")
+            results["ours, all amounts unique"] = _measure("ours", unique_path)
+    _write_report(shape, results)
+
+
+def _write_report(shape: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} vCPU, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    report_json = {"date": when, "machine": machine, "command": COMMAND, "file": shape, "results": results}
+    (RESULTS_DIR / "x12_835.json").write_text(json.dumps(report_json, indent=2) + "\n")
+    ours = results.get("ours", {}).get("claims_per_second", 0)
+    rows = [
+        f"| {name} | {row['claims']:,} | {row['runs']} | {row['median_seconds']} | {row['claims_per_second']:,} | "
+        f"{row['import_seconds']} | {row['peak_rss_mb']} | {row['vm_hwm_mb']} | "
+        f"{ours / row['claims_per_second']:.2f} |"
+        for name, row in results.items()
+    ]
+    report = "\n".join(
+        [
+            "# X12 835 parsing benchmark",
+            "",
+            f"- Date: {when}",
+            f"- Machine: {machine}",
+            f"- Command: `{COMMAND}`",
+            f"- Input: synthetic balanced 835 (fee-schedule amounts, as real ERAs repeat them), "
+            f"{shape['claims']:,} claims, {shape['svc']:,} SVC, {shape['cas']:,} CAS, {shape['segments']:,} segments, "
+            f"{shape['megabytes']} MB, one segment per line, one ST..SE",
+            "- Each parser runs in a fresh subprocess (the file is generated in another one, so the parent stays "
+            "small); time = read the file + parse + walk every claim, import timed separately; peak RSS = "
+            "`ru_maxrss` of that subprocess (VmHWM as a cross-check).",
+            "- ours: `read_x12_file` (tokenizer, envelope checks, 835 view: typed claim/line/adjustment records "
+            "with Decimal amounts and dates, balancing per line, claim and payment). "
+            "oxedi: `parse_file().count_claims()` (Rust core, Arrow tables, no per-claim Python objects). "
+            "pyx12: `X12ContextReader.iter_segments()` counting CLP.",
+            "- `ours, all amounts unique`: the same shape with every charge random, so the reader's "
+            "per-transaction caches of amounts, CAS segments and procedure codes (which a fee schedule fills) "
+            "rarely hit; the worst case for us.",
+            "- `ours / this` = our (fee-schedule) claims/s divided by the row's.",
+            "",
+            "| parser | claims | runs | median s | claims/s | import s | peak RSS MB | VmHWM MB | ours / this |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            OUR_TIME_BREAKDOWN,
+            "",
+        ]
+    )
+    (RESULTS_DIR / "x12_835.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,556 @@
+"""A PHI-free summary of an X12 document, for ``claimbot edi show FILE [--json]``.
+
+Owns what a billing person needs to see about a file (per transaction: control numbers; per
+claim: identifiers, status, money, adjustments as ``GROUP-CARC amount``, remark codes, lines;
+eligibility benefits; acknowledgments; every finding with its location) and nothing that
+identifies a patient: names, member ids and birth dates never enter the summary, only the
+patient's initials. :func:`describe` returns a pydantic model (``model_dump_json()`` for
+``--json``); :func:`render_lines` turns it into plain text lines without rich markup characters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from edi.acknowledgment import ImplementationAcknowledgment, InterchangeAck, TransactionSetAck
+from edi.claim_status import (
+    ClaimStatusQuery,
+    ClaimStatusRequestSet,
+    ClaimStatusResponse,
+    ServiceLineStatus,
+    StatusReport,
+)
+from edi.document import Transaction, X12Document
+from edi.eligibility import EligibilityQuery, EligibilityRequestSet, EligibilityResponse, EligibilityResult
+from edi.findings import Finding, Severity
+from edi.parties import Party, PersonIdentity
+from edi.professional_claim import ProfessionalClaim, ProfessionalClaimSet
+from edi.reader import Interchange
+from edi.remittance import ClaimPayment, RemittanceAdvice
+
+
+class FindingSummary(BaseModel):
+    severity: Severity
+    code: str
+    location: str
+    segment_number: int | None
+    message: str
+
+
+class ServiceLineSummary(BaseModel):
+    procedure: str
+    charge: Decimal | None = None
+    paid: Decimal | None = None
+    units: Decimal | None = None
+    service_date: date | None = None
+    service_end_date: date | None = None
+    adjustments: list[str] = []
+    remark_codes: list[str] = []
+    statuses: list[str] = []
+
+
+class ClaimSummary(BaseModel):
+    segment_number: int
+    patient_control_number: str = ""
+    payer_claim_control_number: str = ""
+    trace_number: str = ""
+    patient_initials: str = ""
+    status_code: str = ""
+    status: str = ""
+    frequency_code: str = ""
+    charge: Decimal | None = None
+    paid: Decimal | None = None
+    patient_responsibility: Decimal | None = None
+    adjustments: list[str] = []
+    remark_codes: list[str] = []
+    diagnoses: list[str] = []
+    service_date: date | None = None
+    service_end_date: date | None = None
+    service_lines: list[ServiceLineSummary] = []
+    valid: bool = True
+    finding_count: int = 0
+
+
+class BenefitSummary(BaseModel):
+    kind: str
+    amount: Decimal | None = None
+    percent: Decimal | None = None
+    in_network: bool | None = None
+    time_period: str = ""
+    remaining: bool = False
+    coverage_level: str = ""
+    service_types: list[str] = []
+
+
+class EligibilitySummary(BaseModel):
+    segment_number: int
+    level: str
+    trace_number: str = ""
+    patient_initials: str = ""
+    requested_service_types: list[str] = []
+    coverage_active: bool | None = None
+    active_service_types: list[str] = []
+    inactive_service_types: list[str] = []
+    plans: list[str] = []
+    benefits: list[BenefitSummary] = []
+    rejections: list[str] = []
+    messages: list[str] = []
+
+
+class AcknowledgmentSummary(BaseModel):
+    transaction_set_id: str
+    control_number: str
+    status_code: str
+    accepted: bool
+    error_codes: list[str] = []
+    errors: list[str] = []
+
+
+class TransactionSummary(BaseModel):
+    kind: str
+    transaction_set_id: str
+    control_number: str
+    implementation_reference: str | None
+    group_control_number: str | None
+    interchange_control_number: str | None
+    complete: bool
+    first_segment: int
+    last_segment: int
+    payer: str = ""
+    payee: str = ""
+    payment_amount: Decimal | None = None
+    payment_method: str = ""
+    payment_date: date | None = None
+    trace_number: str = ""
+    provider_adjustments: list[str] = []
+    reporting_statuses: list[str] = []
+    rejections: list[str] = []
+    claims: list[ClaimSummary] = []
+    eligibility: list[EligibilitySummary] = []
+    acknowledgments: list[AcknowledgmentSummary] = []
+    group_status: str = ""
+
+
+class InterchangeSummary(BaseModel):
+    control_number: str
+    sender: str
+    receiver: str
+    date: str
+    time: str
+    usage_indicator: str
+    complete: bool
+    group_count: int
+    acknowledgments: list[str] = []
+
+
+class DocumentSummary(BaseModel):
+    source_name: str
+    segment_count: int
+    interchanges: list[InterchangeSummary]
+    transactions: list[TransactionSummary]
+    error_count: int
+    warning_count: int
+    findings: list[FindingSummary]
+
+
+def describe(document: X12Document) -> DocumentSummary:
+    findings = document.all_findings()
+    return DocumentSummary(
+        source_name=document.source_name,
+        segment_count=document.segment_count,
+        interchanges=[_interchange(interchange) for interchange in document.interchanges],
+        transactions=[_transaction(transaction) for transaction in document.transactions],
+        error_count=sum(1 for finding in findings if finding.severity is Severity.ERROR),
+        warning_count=sum(1 for finding in findings if finding.severity is Severity.WARNING),
+        findings=[_finding(finding) for finding in findings],
+    )
+
+
+def _finding(finding: Finding) -> FindingSummary:
+    return FindingSummary(
+        severity=finding.severity,
+        code=finding.code.value,
+        location=str(finding.location),
+        segment_number=finding.location.segment_number,
+        message=finding.message,
+    )
+
+
+def _interchange(interchange: Interchange) -> InterchangeSummary:
+    return InterchangeSummary(
+        control_number=interchange.control_number,
+        sender=f"{interchange.sender_qualifier}:{interchange.sender_id}",
+        receiver=f"{interchange.receiver_qualifier}:{interchange.receiver_id}",
+        date=interchange.date,
+        time=interchange.time,
+        usage_indicator=interchange.usage_indicator,
+        complete=interchange.complete,
+        group_count=len(interchange.groups),
+        acknowledgments=[_interchange_ack(ack) for ack in interchange.acknowledgments],
+    )
+
+
+def _interchange_ack(ack: InterchangeAck) -> str:
+    verdict = "accepted" if ack.accepted else "rejected"
+    note = f", note {ack.note_code}" if ack.note_code else ""
+    return f"TA1 interchange {ack.interchange_control_number} {verdict} ({ack.status_code}{note})"
+
+
+def _transaction(transaction: Transaction) -> TransactionSummary:
+    header = transaction.header
+    summary = TransactionSummary(
+        kind=transaction.kind,
+        transaction_set_id=header.transaction_set_id,
+        control_number=header.control_number,
+        implementation_reference=header.implementation_reference,
+        group_control_number=header.group_control_number,
+        interchange_control_number=header.interchange_control_number,
+        complete=header.complete,
+        first_segment=header.first_segment,
+        last_segment=header.last_segment,
+    )
+    if isinstance(transaction, RemittanceAdvice):
+        _remittance(summary, transaction)
+    elif isinstance(transaction, ClaimStatusResponse | ClaimStatusRequestSet):
+        _claim_statuses(summary, transaction)
+    elif isinstance(transaction, EligibilityResponse | EligibilityRequestSet):
+        _eligibility(summary, transaction)
+    elif isinstance(transaction, ProfessionalClaimSet):
+        summary.claims = [_professional_claim(claim) for claim in transaction.claims]
+        if transaction.claims:
+            summary.payer = _party(transaction.claims[0].payer)
+    elif isinstance(transaction, ImplementationAcknowledgment):
+        summary.acknowledgments = [_transaction_ack(ack) for ack in transaction.transaction_acks]
+        summary.group_status = transaction.group_status_code
+    return summary
+
+
+def _party(party: Party | None) -> str:
+    if party is None:
+        return ""
+    identifier = f" ({party.id_qualifier} {party.identifier})" if party.identifier else ""
+    return f"{party.name}{identifier}"
+
+
+def _initials(person: PersonIdentity | None) -> str:
+    return person.initials if person is not None else ""
+
+
+def _remittance(summary: TransactionSummary, remittance: RemittanceAdvice) -> None:
+    summary.payer = _party(remittance.payer)
+    summary.payee = _party(remittance.payee)
+    summary.trace_number = remittance.trace_number
+    if remittance.payment is not None:
+        summary.payment_amount = remittance.payment.amount
+        summary.payment_method = remittance.payment.method
+        summary.payment_date = remittance.payment.payment_date
+    summary.provider_adjustments = [
+        f"{adjustment.reason_code} {adjustment.amount}"
+        + (f" ref {adjustment.reference}" if adjustment.reference else "")
+        for adjustment in remittance.provider_adjustments
+    ]
+    summary.claims = [_claim_payment(claim) for claim in remittance.claims]
+
+
+def _claim_payment(claim: ClaimPayment) -> ClaimSummary:
+    return ClaimSummary(
+        segment_number=claim.segment_number,
+        patient_control_number=claim.patient_control_number,
+        payer_claim_control_number=claim.payer_claim_control_number,
+        patient_initials=_initials(claim.patient),
+        status_code=claim.status_code,
+        status=claim.status_label,
+        frequency_code=claim.frequency_code,
+        charge=claim.charge,
+        paid=claim.paid,
+        patient_responsibility=claim.patient_responsibility,
+        adjustments=[str(adjustment) for adjustment in claim.adjustments],
+        remark_codes=list(claim.remark_codes),
+        service_date=claim.statement_period_start,
+        service_end_date=claim.statement_period_end,
+        service_lines=[
+            ServiceLineSummary(
+                procedure=str(service.procedure),
+                charge=service.charge,
+                paid=service.paid,
+                units=service.units,
+                service_date=service.service_date,
+                service_end_date=service.service_end_date,
+                adjustments=[str(adjustment) for adjustment in service.adjustments],
+                remark_codes=list(service.remark_codes),
+            )
+            for service in claim.services
+        ],
+        valid=claim.is_valid,
+        finding_count=len(claim.findings),
+    )
+
+
+def _status_texts(reports: list[StatusReport]) -> list[str]:
+    texts = []
+    for report in reports:
+        codes = "/".join(str(code) for code in report.statuses)
+        texts.append(f"{codes} {report.message}".strip())
+    return texts
+
+
+def _claim_statuses(summary: TransactionSummary, transaction: ClaimStatusResponse | ClaimStatusRequestSet) -> None:
+    if isinstance(transaction, ClaimStatusResponse):
+        claims: list[ClaimStatusQuery] = list(transaction.claims)
+        summary.reporting_statuses = [
+            f"HL {level.level_code} {_party(level.entity)}: {', '.join(_status_texts(level.statuses))}".strip()
+            for level in transaction.reporting_levels
+            if level.statuses
+        ]
+    else:
+        claims = transaction.queries
+    summary.claims = [_claim_status(claim) for claim in claims]
+    if claims:
+        summary.payer = _party(claims[0].payer)
+
+
+def _claim_status(claim: ClaimStatusQuery) -> ClaimSummary:
+    statuses = getattr(claim, "statuses", [])
+    texts = _status_texts(statuses)
+    first = statuses[0] if statuses else None
+    return ClaimSummary(
+        segment_number=claim.segment_number,
+        patient_control_number=claim.patient_control_number,
+        payer_claim_control_number=claim.payer_claim_control_number,
+        trace_number=claim.trace_number,
+        patient_initials=_initials(claim.patient),
+        status_code=str(first.statuses[0]) if first is not None and first.statuses else "",
+        status="; ".join(texts),
+        charge=claim.total_charge if claim.total_charge is not None else (first.total_charge if first else None),
+        paid=first.paid_amount if first else None,
+        service_date=claim.service_date,
+        service_end_date=claim.service_end_date,
+        service_lines=[_status_line(line) for line in claim.services],
+        valid=claim.is_valid,
+        finding_count=len(claim.findings),
+    )
+
+
+def _status_line(line: ServiceLineStatus) -> ServiceLineSummary:
+    return ServiceLineSummary(
+        procedure=str(line.procedure),
+        charge=line.charge,
+        paid=line.paid,
+        units=line.units,
+        service_date=line.service_date,
+        service_end_date=line.service_end_date,
+        statuses=_status_texts(line.statuses),
+    )
+
+
+def _eligibility(summary: TransactionSummary, transaction: EligibilityResponse | EligibilityRequestSet) -> None:
+    people: list[EligibilityQuery]
+    if isinstance(transaction, EligibilityResponse):
+        summary.rejections = [
+            f"HL {rejection.level_code}: AAA {rejection.reason_code} (follow-up {rejection.follow_up_action})"
+            for rejection in transaction.rejections
+        ]
+        people = list(transaction.results)
+    else:
+        people = transaction.queries
+    summary.eligibility = [_eligibility_person(person) for person in people]
+    if people:
+        summary.payer = _party(people[0].payer)
+
+
+def _eligibility_person(person: EligibilityQuery) -> EligibilitySummary:
+    entry = EligibilitySummary(
+        segment_number=person.segment_number,
+        level="dependent" if person.level_code == "23" else "subscriber",
+        trace_number=person.trace_number,
+        patient_initials=_initials(person.person),
+        requested_service_types=list(person.service_types),
+    )
+    if isinstance(person, EligibilityResult):
+        coverage = person.coverage
+        entry.coverage_active = coverage.active
+        entry.active_service_types = list(coverage.active_service_types)
+        entry.inactive_service_types = list(coverage.inactive_service_types)
+        entry.plans = list(coverage.plans)
+        entry.messages = list(coverage.messages)
+        entry.benefits = [
+            BenefitSummary(
+                kind=amount.kind,
+                amount=amount.amount,
+                percent=amount.percent,
+                in_network=amount.in_network,
+                time_period=amount.time_period,
+                remaining=amount.remaining,
+                coverage_level=amount.coverage_level,
+                service_types=list(amount.service_types),
+            )
+            for amount in coverage.amounts
+        ]
+        rejections = [*person.rejections, *(r for benefit in person.benefits for r in benefit.rejections)]
+        entry.rejections = [
+            f"AAA {rejection.reason_code} (follow-up {rejection.follow_up_action})" for rejection in rejections
+        ]
+    return entry
+
+
+def _professional_claim(claim: ProfessionalClaim) -> ClaimSummary:
+    return ClaimSummary(
+        segment_number=claim.segment_number,
+        patient_control_number=claim.claim_id,
+        payer_claim_control_number=claim.payer_claim_control_number,
+        patient_initials=_initials(claim.patient),
+        frequency_code=claim.frequency_code,
+        charge=claim.charge,
+        diagnoses=[f"{diagnosis.qualifier}:{diagnosis.code}" for diagnosis in claim.diagnoses],
+        service_lines=[
+            ServiceLineSummary(
+                procedure=str(line.procedure),
+                charge=line.charge,
+                units=line.units,
+                service_date=line.service_date,
+                service_end_date=line.service_end_date,
+            )
+            for line in claim.services
+        ],
+        valid=claim.is_valid,
+        finding_count=len(claim.findings),
+    )
+
+
+def _transaction_ack(ack: TransactionSetAck) -> AcknowledgmentSummary:
+    errors = []
+    for segment_error in ack.segment_errors:
+        elements = "; ".join(
+            f"element {error.position} code {error.error_code}" for error in segment_error.element_errors
+        )
+        errors.append(
+            f"{segment_error.segment_id} at position {segment_error.position_in_transaction}: "
+            f"code {segment_error.error_code}" + (f" ({elements})" if elements else "")
+        )
+    return AcknowledgmentSummary(
+        transaction_set_id=ack.transaction_set_id,
+        control_number=ack.control_number,
+        status_code=ack.status_code,
+        accepted=ack.accepted,
+        error_codes=list(ack.error_codes),
+        errors=errors,
+    )
+
+
+def render_lines(summary: DocumentSummary) -> list[str]:
+    """Plain text lines (no ``[`` markup), indented by two spaces per level."""
+    lines = [
+        f"{summary.source_name}: {summary.segment_count} segments, {len(summary.transactions)} transaction set(s), "
+        f"{summary.error_count} error(s), {summary.warning_count} warning(s)"
+    ]
+    for interchange in summary.interchanges:
+        state = "" if interchange.complete else ", INCOMPLETE"
+        lines.append(
+            f"interchange {interchange.control_number} {interchange.sender} -> {interchange.receiver} "
+            f"{interchange.date} {interchange.time} usage {interchange.usage_indicator}{state}"
+        )
+        lines.extend(f"  {ack}" for ack in interchange.acknowledgments)
+    for transaction in summary.transactions:
+        lines.extend(_transaction_lines(transaction))
+    if summary.findings:
+        lines.append("findings:")
+        lines.extend(
+            f"  {finding.severity.value.upper()} {finding.code} at {finding.location}: {finding.message}"
+            for finding in summary.findings
+        )
+    return [line.replace("[", "(").replace("]", ")") for line in lines]
+
+
+def _transaction_lines(transaction: TransactionSummary) -> list[str]:
+    state = "complete" if transaction.complete else "INCOMPLETE"
+    lines = [
+        f"{transaction.kind} control {transaction.control_number} ({transaction.implementation_reference or '-'}), "
+        f"group {transaction.group_control_number or '-'}, segments {transaction.first_segment}-"
+        f"{transaction.last_segment}, {state}"
+    ]
+    if transaction.kind == "835":
+        lines.append(
+            f"  payer {transaction.payer or '-'}; payee {transaction.payee or '-'}; payment "
+            f"{_money(transaction.payment_amount)} {transaction.payment_method} {transaction.payment_date or '-'} "
+            f"trace {transaction.trace_number or '-'}"
+        )
+    elif transaction.payer:
+        lines.append(f"  payer {transaction.payer}")
+    lines.extend(f"  provider adjustment {text}" for text in transaction.provider_adjustments)
+    lines.extend(f"  status {text}" for text in transaction.reporting_statuses)
+    lines.extend(f"  rejected {text}" for text in transaction.rejections)
+    for claim in transaction.claims:
+        lines.extend(_claim_lines(claim))
+    for person in transaction.eligibility:
+        lines.extend(_eligibility_lines(person))
+    for ack in transaction.acknowledgments:
+        verdict = "accepted" if ack.accepted else "REJECTED"
+        codes = f" codes {', '.join(ack.error_codes)}" if ack.error_codes else ""
+        lines.append(f"  {ack.transaction_set_id} {ack.control_number} {verdict} ({ack.status_code}){codes}")
+        lines.extend(f"    {error}" for error in ack.errors)
+    return lines
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value}"
+
+
+def _claim_lines(claim: ClaimSummary) -> list[str]:
+    identifiers = claim.patient_control_number or claim.trace_number or "-"
+    payer_number = f" payer# {claim.payer_claim_control_number}" if claim.payer_claim_control_number else ""
+    initials = f" patient {claim.patient_initials}" if claim.patient_initials else ""
+    status_text = claim.status if claim.status.startswith(claim.status_code) else f"{claim.status_code} {claim.status}"
+    status = f" status {status_text.strip()}" if status_text.strip() else ""
+    frequency = f" frequency {claim.frequency_code}" if claim.frequency_code else ""
+    validity = "" if claim.valid else f" INVALID ({claim.finding_count} finding(s))"
+    lines = [
+        f"  claim {identifiers}{payer_number}{initials}{status}{frequency}: charge {_money(claim.charge)} "
+        f"paid {_money(claim.paid)} patient {_money(claim.patient_responsibility)}{validity}"
+    ]
+    if claim.adjustments:
+        lines.append(f"    adjustments {', '.join(claim.adjustments)}")
+    if claim.remark_codes:
+        lines.append(f"    remarks {', '.join(claim.remark_codes)}")
+    if claim.diagnoses:
+        lines.append(f"    diagnoses {', '.join(claim.diagnoses)}")
+    for line in claim.service_lines:
+        when = f" {line.service_date}" if line.service_date else ""
+        details = [f"    line {line.procedure}{when} charge {_money(line.charge)} paid {_money(line.paid)}"]
+        if line.units is not None:
+            details.append(f"units {line.units}")
+        if line.adjustments:
+            details.append(f"adjustments {', '.join(line.adjustments)}")
+        if line.remark_codes:
+            details.append(f"remarks {', '.join(line.remark_codes)}")
+        if line.statuses:
+            details.append(f"status {'; '.join(line.statuses)}")
+        lines.append(" ".join(details))
+    return lines
+
+
+def _eligibility_lines(person: EligibilitySummary) -> list[str]:
+    initials = f" {person.patient_initials}" if person.patient_initials else ""
+    coverage = {True: "coverage active", False: "coverage inactive", None: "coverage not stated"}[
+        person.coverage_active
+    ]
+    lines = [f"  {person.level}{initials} trace {person.trace_number or '-'}: {coverage}"]
+    if person.requested_service_types:
+        lines.append(f"    asked for service types {', '.join(person.requested_service_types)}")
+    if person.active_service_types:
+        lines.append(f"    active for {', '.join(person.active_service_types)}")
+    if person.inactive_service_types:
+        lines.append(f"    inactive for {', '.join(person.inactive_service_types)}")
+    if person.plans:
+        lines.append(f"    plans {', '.join(person.plans)}")
+    for benefit in person.benefits:
+        value = f"{benefit.percent * 100:.0f}%" if benefit.percent is not None else _money(benefit.amount)
+        network = {True: " in network", False: " out of network", None: ""}[benefit.in_network]
+        remaining = " remaining" if benefit.remaining else ""
+        period = f" period {benefit.time_period}" if benefit.time_period else ""
+        lines.append(f"    {benefit.kind} {value}{remaining}{network}{period}")
+    lines.extend(f"    rejected {text}" for text in person.rejections)
+    lines.extend(f"    message {text}" for text in person.messages)
+    return lines
