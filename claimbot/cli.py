@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from claimbot import portal_commands
+from claimbot import edi_commands, portal_commands
 from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.demo import run_demo
 from claimbot.logs import configure_logging, get_logger
@@ -76,6 +76,7 @@ def prepare_ledger(settings: Settings) -> Ledger:
 
 
 portal_commands.register(app, _ledger)
+edi_commands.register(app, _ledger)
 app.add_typer(sandbox_cli.app, name="sandbox", help="Local sandbox payer portals and clearinghouse.")
 
 

@@ -147,6 +147,7 @@ class ImportReport(BaseModel):
     created: int
     updated: int
     unchanged: int
+    matched_answers: int = Field(default=0, description="queued EDI answers recorded now that their claim arrived")
 
 
 class _RowError(Exception):
@@ -532,6 +533,8 @@ def import_claims_csv(
     importer = ClaimCsvImporter(path, mapping or ColumnMapping(), known_payers, max_issues)
     with ledger.writer() as writer:
         report = importer.run(writer, on_bytes)
+        if report.created:
+            report = report.model_copy(update={"matched_answers": writer.match_unmatched()})
         if report.created or report.updated:
             writer.record_action(
                 Action(

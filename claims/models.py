@@ -224,6 +224,7 @@ class StatusCheck(Model):
     evidence_ref: str | None = None
     bot_run_id: int | None = None
     dedupe_key: str | None = Field(default=None, max_length=200)
+    raw_segment: str | None = Field(default=None, max_length=2000, description="the payer's own words (EDI)")
 
     @field_validator("checked_at")
     @classmethod

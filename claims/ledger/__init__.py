@@ -5,7 +5,15 @@ give pydantic models only (claims.models, and the views below); no rows or dicts
 """
 
 from claims.ledger.migrate import is_current, upgrade
-from claims.ledger.repository import ClaimNotFoundError, ClaimSummary, ClaimUpsertCounts, Ledger, LedgerWriter
+from claims.ledger.repository import (
+    ClaimNotFoundError,
+    ClaimSummary,
+    ClaimUpsertCounts,
+    Ledger,
+    LedgerWriter,
+    UnmatchedItem,
+    UnmatchedKind,
+)
 
 __all__ = [
     "ClaimNotFoundError",
@@ -13,6 +21,8 @@ __all__ = [
     "ClaimUpsertCounts",
     "Ledger",
     "LedgerWriter",
+    "UnmatchedItem",
+    "UnmatchedKind",
     "is_current",
     "upgrade",
 ]

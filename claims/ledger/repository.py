@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,12 +25,14 @@ from claims.ledger.schema import (
     bot_runs,
     claims,
     denials,
+    edi_files,
     eligibility_checks,
     patients,
     payers,
     payments,
     service_lines,
     status_checks,
+    unmatched_items,
 )
 from claims.models import (
     Action,
@@ -79,6 +82,27 @@ class ClaimSummary(BaseModel):
     status: ClaimStatus
     status_checked_at: datetime | None
     paid_amount: Decimal | None
+
+
+class UnmatchedKind(StrEnum):
+    STATUS = "status"
+    PAYMENT = "payment"
+
+
+class UnmatchedItem(BaseModel):
+    """A payer answer about a claim the ledger does not have yet (payload: the StatusCheck or Payment)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None = None
+    dedupe_key: str
+    kind: UnmatchedKind
+    claim_ref: str
+    payer_claim_number: str | None = None
+    source: str
+    received_at: datetime
+    payload: dict[str, Any]
+    matched_at: datetime | None = None
 
 
 class ClaimUpsertCounts(BaseModel):
@@ -279,6 +303,7 @@ class LedgerWriter:
                 "evidence_ref": check.evidence_ref,
                 "bot_run_id": check.bot_run_id,
                 "dedupe_key": check.dedupe_key,
+                "raw_segment": check.raw_segment,
             },
         ).scalar_one()
         if check.denials:
@@ -361,6 +386,49 @@ class LedgerWriter:
             },
         )
         return True
+
+    def edi_file_seen(self, sha256: str) -> bool:
+        return self._conn.execute(sa.select(edi_files.c.id).where(edi_files.c.sha256 == sha256)).first() is not None
+
+    def record_edi_file(self, sha256: str, name: str, summary: dict[str, Any]) -> None:
+        self._conn.execute(
+            edi_files.insert(), {"sha256": sha256, "name": name, "imported_at": utc_now(), "summary": summary}
+        )
+
+    def claim_exists(self, claim_id: str) -> bool:
+        return self._conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).first() is not None
+
+    def queue_unmatched(self, item: UnmatchedItem) -> bool:
+        """Keep an answer whose claim is not in the ledger. False when it was queued before."""
+        if self._conn.execute(
+            sa.select(unmatched_items.c.id).where(unmatched_items.c.dedupe_key == item.dedupe_key)
+        ).first():
+            return False
+        self._conn.execute(
+            unmatched_items.insert(),
+            item.model_dump(mode="json", exclude={"id", "matched_at"}) | {"received_at": item.received_at},
+        )
+        return True
+
+    def match_unmatched(self) -> int:
+        """Record every queued answer whose claim has since arrived; returns how many were matched."""
+        rows = list(
+            self._conn.execute(
+                sa.select(unmatched_items.c.id, unmatched_items.c.kind, unmatched_items.c.payload)
+                .join(claims, claims.c.claim_id == unmatched_items.c.claim_ref)
+                .where(unmatched_items.c.matched_at.is_(None))
+                .order_by(unmatched_items.c.id)
+            )
+        )
+        for row in rows:
+            if row.kind == UnmatchedKind.STATUS:
+                self.record_status_check(StatusCheck.model_validate(row.payload))
+            else:
+                self.record_payment(Payment.model_validate(row.payload))
+            self._conn.execute(
+                unmatched_items.update().where(unmatched_items.c.id == row.id).values(matched_at=utc_now())
+            )
+        return len(rows)
 
     def start_bot_run(self, run: BotRun) -> int:
         return int(
@@ -666,9 +734,17 @@ class Ledger:
                 evidence_ref=r.evidence_ref,
                 bot_run_id=r.bot_run_id,
                 dedupe_key=r.dedupe_key,
+                raw_segment=r.raw_segment,
             )
             for r in rows
         ]
+
+    def unmatched(self, include_matched: bool = False) -> list[UnmatchedItem]:
+        query = sa.select(unmatched_items).order_by(unmatched_items.c.id)
+        if not include_matched:
+            query = query.where(unmatched_items.c.matched_at.is_(None))
+        with self.engine.connect() as conn:
+            return [UnmatchedItem.model_validate(row._asdict()) for row in conn.execute(query)]
 
     def actions_for(self, claim_id: str | None = None) -> list[Action]:
         query = sa.select(actions, claims.c.claim_id).outerjoin(claims, claims.c.id == actions.c.claim_pk)

@@ -134,6 +134,7 @@ status_checks = sa.Table(
     sa.Column("evidence_ref", sa.String(300)),
     sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
     sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Column("raw_segment", sa.String(2000)),
     sa.Index("ix_status_checks_claim_latest", "claim_pk", "checked_at", "id"),
 )
 
@@ -198,4 +199,29 @@ actions = sa.Table(
     sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
+)
+
+edi_files = sa.Table(
+    "edi_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("imported_at", UTCDateTime, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+)
+
+#: Answers whose claim is not (yet) in the ledger: kept, never dropped, recorded when the claim arrives.
+unmatched_items = sa.Table(
+    "unmatched_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("claim_ref", sa.String(50), nullable=False, index=True),
+    sa.Column("payer_claim_number", sa.String(50)),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("matched_at", UTCDateTime),
 )

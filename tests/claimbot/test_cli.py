@@ -35,6 +35,7 @@ def test_upgrade_import_list_show(runner: CliRunner, data_dir: Path, tmp_path: P
         "created": 2,
         "updated": 0,
         "unchanged": 0,
+        "matched_answers": 0,
     }
     code, out, _ = invoke(runner, "claims", "import", str(path))
     assert (code, out.strip()) == (0, "export.csv: 2 claims in 4 rows — 0 new, 0 updated, 2 unchanged")

@@ -62,7 +62,9 @@ def test_835_claim_status_normalizes(clp02: str, paid: Decimal, denial: bool, ex
         (ClaimStatus.PENDING, None, False, ClaimStatus.PENDING),
     ],
 )
-def test_amounts_refine_the_category(status: ClaimStatus, paid: Decimal | None, denial: bool, expected: ClaimStatus) -> None:
+def test_amounts_refine_the_category(
+    status: ClaimStatus, paid: Decimal | None, denial: bool, expected: ClaimStatus
+) -> None:
     assert refine_with_amounts(status, paid, denial) is expected
 
 
