@@ -50,11 +50,25 @@ def write_csv(path: Path, claims: int, seed: int = 7) -> int:
             for line in range(lines):
                 writer.writerow(
                     [
-                        f"B{n:07d}", payer, f"Last{n % 50000}", f"First{n % 997}", f"{payer[:3]}{n % 60000:09d}",
-                        (date(1940, 1, 1) + timedelta(days=n % 25000)).isoformat(), "1234567893",
-                        diagnoses, (dos + timedelta(days=3)).isoformat(), "", "", "11",
-                        dos.isoformat(), "", PROCEDURES[(n + line) % len(PROCEDURES)], "25" if line == 0 else "",
-                        "1", charges[line], "1;2",
+                        f"B{n:07d}",
+                        payer,
+                        f"Last{n % 50000}",
+                        f"First{n % 997}",
+                        f"{payer[:3]}{n % 60000:09d}",
+                        (date(1940, 1, 1) + timedelta(days=n % 25000)).isoformat(),
+                        "1234567893",
+                        diagnoses,
+                        (dos + timedelta(days=3)).isoformat(),
+                        "",
+                        "",
+                        "11",
+                        dos.isoformat(),
+                        "",
+                        PROCEDURES[(n + line) % len(PROCEDURES)],
+                        "25" if line == 0 else "",
+                        "1",
+                        charges[line],
+                        "1;2",
                     ]
                 )
                 rows += 1
@@ -93,8 +107,17 @@ def child_fill(db: Path, claims: int) -> dict[str, float]:
     with ledger.engine.begin() as conn:
         conn.execute(
             patients.insert(),
-            [{"id": i + 1, "payer_id": PAYERS[i % 3], "member_id": f"M{i:09d}", "last_name": "L", "first_name": "F",
-              "date_of_birth": date(1970, 1, 1)} for i in range(50_000)],
+            [
+                {
+                    "id": i + 1,
+                    "payer_id": PAYERS[i % 3],
+                    "member_id": f"M{i:09d}",
+                    "last_name": "L",
+                    "first_name": "F",
+                    "date_of_birth": date(1970, 1, 1),
+                }
+                for i in range(50_000)
+            ],
         )
     step = 50_000
     for base in range(0, claims, step):
@@ -102,23 +125,57 @@ def child_fill(db: Path, claims: int) -> dict[str, float]:
         with ledger.engine.begin() as conn:
             conn.execute(
                 claims_table.insert(),
-                [{"id": i + 1, "claim_id": f"B{i:07d}", "payer_id": PAYERS[i % 3], "patient_id": i % 50_000 + 1,
-                  "rendering_npi": "1234567893", "diagnosis_codes": "E11.9", "place_of_service": "11",
-                  "frequency_code": "1", "billed_cents": 10_000, "service_date_from": date(2026, 3, 1),
-                  "service_date_to": date(2026, 3, 1), "submitted_date": date(2026, 3, 4), "payer_claim_number": None,
-                  "content_hash": "x", "created_at": now, "updated_at": now} for i in ids],
+                [
+                    {
+                        "id": i + 1,
+                        "claim_id": f"B{i:07d}",
+                        "payer_id": PAYERS[i % 3],
+                        "patient_id": i % 50_000 + 1,
+                        "rendering_npi": "1234567893",
+                        "diagnosis_codes": "E11.9",
+                        "place_of_service": "11",
+                        "frequency_code": "1",
+                        "billed_cents": 10_000,
+                        "service_date_from": date(2026, 3, 1),
+                        "service_date_to": date(2026, 3, 1),
+                        "submitted_date": date(2026, 3, 4),
+                        "payer_claim_number": None,
+                        "content_hash": "x",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in ids
+                ],
             )
             conn.execute(
                 service_lines.insert(),
-                [{"claim_pk": i + 1, "line_number": 1, "procedure_code": "99213", "modifiers": "", "units": "1",
-                  "charge_cents": 10_000, "service_date_from": date(2026, 3, 1), "service_date_to": date(2026, 3, 1),
-                  "diagnosis_pointers": "1"} for i in ids],
+                [
+                    {
+                        "claim_pk": i + 1,
+                        "line_number": 1,
+                        "procedure_code": "99213",
+                        "modifiers": "",
+                        "units": "1",
+                        "charge_cents": 10_000,
+                        "service_date_from": date(2026, 3, 1),
+                        "service_date_to": date(2026, 3, 1),
+                        "diagnosis_pointers": "1",
+                    }
+                    for i in ids
+                ],
             )
             checks = []
             for i in ids:
                 for k in range(1 + (rng.random() < 0.5)):
-                    checks.append({"claim_pk": i + 1, "checked_at": now + timedelta(days=k, seconds=i % 3600),
-                                   "source": "portal", "status": ("pending", "paid")[k], "category_code": ("P1", "F1")[k]})
+                    checks.append(
+                        {
+                            "claim_pk": i + 1,
+                            "checked_at": now + timedelta(days=k, seconds=i % 3600),
+                            "source": "portal",
+                            "status": ("pending", "paid")[k],
+                            "category_code": ("P1", "F1")[k],
+                        }
+                    )
             conn.execute(status_checks.insert(), checks)
     with ledger.engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
@@ -143,8 +200,15 @@ def child_lookup(db: Path, claims: int, lookups: int) -> dict[str, float]:
         summary_timings.append((time.perf_counter() - started) * 1000)
     q = statistics.quantiles(timings, n=100)
     qs = statistics.quantiles(summary_timings, n=100)
-    return {"lookups": lookups, "p50_ms": q[49], "p99_ms": q[98], "max_ms": max(timings),
-            "summary_p50_ms": qs[49], "summary_p99_ms": qs[98], "peak_mb": peak_mb()}
+    return {
+        "lookups": lookups,
+        "p50_ms": q[49],
+        "p99_ms": q[98],
+        "max_ms": max(timings),
+        "summary_p50_ms": qs[49],
+        "summary_p99_ms": qs[98],
+        "peak_mb": peak_mb(),
+    }
 
 
 def run_child(*args: str) -> dict[str, float]:
@@ -177,7 +241,9 @@ def main() -> None:
         size_mb = csv_path.stat().st_size / 1e6
         imported = run_child("--child", "import", str(csv_path), str(folder / "import.sqlite3"))
         filled = run_child("--child", "fill", str(folder / "lookup.sqlite3"), str(args.lookup_claims))
-        looked = run_child("--child", "lookup", str(folder / "lookup.sqlite3"), str(args.lookup_claims), str(args.lookups))
+        looked = run_child(
+            "--child", "lookup", str(folder / "lookup.sqlite3"), str(args.lookup_claims), str(args.lookups)
+        )
 
     rate = imported["claims"] / imported["seconds"]
     results = {
