@@ -81,10 +81,12 @@ app.add_typer(sandbox_cli.app, name="sandbox", help="Local sandbox payer portals
 
 
 @app.command("demo")
-def demo() -> None:
-    """The main job on embedded defaults: a ledger with the bundled synthetic practice in it."""
+def demo(
+    portals: Annotated[bool, typer.Option(help="Also check claims on the local sandbox portals.")] = True,
+) -> None:
+    """The main job on embedded defaults: the synthetic practice imported, its claims checked by the bots."""
     settings = _settings()
-    run_demo(settings, prepare_ledger(settings), out)
+    run_demo(settings, prepare_ledger(settings), out, portals=portals)
 
 
 @db_app.command("upgrade")
