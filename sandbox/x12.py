@@ -194,7 +194,8 @@ def read_status_inquiries(transaction: list[list[str]]) -> list[StatusInquiry]:
             close()
             claim = None
             parties.birth_date = None
-        elif tag == "TRN":
+        elif tag == "TRN":  # several claims may sit under one member: each TRN starts the next
+            close()
             claim = {
                 "trace_number": element(segment, 2),
                 "payer_claim_number": None,

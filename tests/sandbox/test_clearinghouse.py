@@ -309,3 +309,19 @@ def test_999_rejects_a_transaction_set_with_a_wrong_segment_count(clearinghouse:
     )
     assert not ack.group_accepted
     assert [(t.status_code, t.error_codes) for t in ack.transaction_acks] == [("R", ["4"])]
+
+
+def test_one_276_about_two_claims_of_the_same_member_answers_both() -> None:
+    """Regression: each TRN under a member starts a new claim (the earlier one was lost)."""
+    from sandbox.x12 import read_status_inquiries
+
+    segments = [
+        ["HL", "4", "3", "22", "0"],
+        ["NM1", "IL", "1", "DOE", "JAN", "", "", "", "MI", "M1"],
+        ["TRN", "1", "CLAIM-A"],
+        ["REF", "EJ", "CLAIM-A"],
+        ["TRN", "1", "CLAIM-B"],
+        ["REF", "EJ", "CLAIM-B"],
+        ["SE", "8", "0001"],
+    ]
+    assert [i.trace_number for i in read_status_inquiries(segments)] == ["CLAIM-A", "CLAIM-B"]

@@ -1,0 +1,498 @@
+"""The clearinghouse adapter: claim status (276 → 277) and eligibility (270 → 271) in CAQH CORE real time.
+
+It implements the same `PayerAdapter` contract as the portal engine, over HTTP instead of a browser:
+each question is written as X12 with `edi`, posted in the CORE envelope (JSON, snake_case CORE field
+names, `X-API-Key`), and the answer is read back with `edi.read_x12`.
+
+One claim per 276: CORE real time is built around one inquiry per request and a 20 s answer budget,
+a failed request (timeout, 5xx) then costs only its own claim, and a claim whose data cannot be
+written as X12 fails alone. Requests run concurrently, bounded per adapter.
+
+How failures surface (the retry policy reads only the type):
+- the API key refused (401/403) or an answer we cannot read (not JSON, not X12, no 277/271, errors in
+  the envelope or transaction) → raised `AuthenticationFailed` / `LayoutChanged`: stop the payer;
+- 429 → raised `RateLimited` with Retry-After: the limit is per API key, so every other request of
+  the batch would be refused too, and only a raised error carries Retry-After to the retry policy;
+- 5xx, timeouts, dropped connections, a 277 STC in category E ("response not possible", e.g. the
+  payer is down) → `ClaimCheckFailed(portal_unavailable)` for that claim; a 271 AAA 42/80 → raised
+  `PortalUnavailable` (an eligibility answer has no per-claim slot);
+- the clearinghouse cannot read the X12 written for one claim (`InvalidPayload`) → bad_claim_data;
+- a 277 that says nothing about the claim asked, or whose loop for it has errors → that claim fails
+  as layout_changed: the fault is in the answer, not in our claim data (bad_claim_data would send a
+  specialist to fix a claim that is fine), and asking again gets the same answer.
+
+Messages name codes, never the patient, the member id, a birth date or the API key; httpx errors
+never leave this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from claims.codesets import CodeKind, CodeSets
+from claims.models import Benefit, Patient, npi_check_digit_ok
+from claims.phi import register_secret
+from claims.status import refine_with_amounts, status_from_277
+from edi import (
+    ClaimStatusInquiry,
+    ClaimStatusResponse,
+    ControlNumberCounter,
+    ControlNumberSource,
+    EligibilityInquiry,
+    EligibilityResponse,
+    InterchangeSettings,
+    Severity,
+    X12SyntaxError,
+    X12WriteError,
+    read_x12,
+    write_270,
+    write_276,
+)
+from edi.claim_status import ClaimStatus as X12ClaimStatus
+from edi.claim_status import StatusCode
+from edi.eligibility import CoverageAmount
+from edi.outbound import PayerDetails, ProviderDetails, SubmitterDetails, SubscriberDetails
+from edi.transaction import TransactionView
+from portal_adapters.contract import (
+    ClaimCheckFailed,
+    ClaimOutcome,
+    ClaimQuery,
+    ClaimStatusResult,
+    EligibilityQuery,
+    EligibilityResult,
+    Route,
+)
+from portal_adapters.errors import (
+    AdapterError,
+    AuthenticationFailed,
+    BadClaimData,
+    ErrorKind,
+    LayoutChanged,
+    PortalUnavailable,
+    RateLimited,
+)
+
+STATUS_REQUEST = "X12_276_Request_005010X212"
+STATUS_RESPONSE = "X12_277_Response_005010X212"
+ELIGIBILITY_REQUEST = "X12_270_Request_005010X279A1"
+ELIGIBILITY_RESPONSE = "X12_271_Response_005010X279A1"
+#: CORE real-time answer budget; also the default client timeout.
+CORE_REALTIME_TIMEOUT_S = 20.0
+#: Envelope error codes that mean "the clearinghouse failed, try later" whatever the HTTP status.
+UNAVAILABLE_ERROR_CODES = frozenset({"InternalError", "ServiceUnavailable"})
+#: AAA03 reasons that say "not now" (42 unable to respond, 80 no response received), not "no such member".
+UNABLE_TO_RESPOND = frozenset({"42", "80"})
+#: EB06 "year to date": the amount already met; `Benefit` keeps the total and what remains.
+YEAR_TO_DATE = "24"
+#: EB02 coverage levels that describe the patient; family totals are not the patient's own figures.
+INDIVIDUAL_LEVELS = frozenset({"", "IND"})
+
+ViewT = TypeVar("ViewT", bound=TransactionView)
+
+
+class ClearinghouseIdentity(BaseSettings):
+    """Who we are to the clearinghouse (env CLAIMBOT_CLEARINGHOUSE_*); defaults are the sandbox's practice."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMBOT_CLEARINGHOUSE_", frozen=True, extra="ignore")
+
+    sender_id: str = "WILLOWBEND"  # ISA06/GS02 and the envelope's sender_id
+    receiver_id: str = "SANDBOXCH"  # ISA08/GS03 and the envelope's receiver_id
+    submitter_name: str = "WILLOWBEND FAMILY MEDICINE"  # 276 NM1*41
+    submitter_id: str = "WILLOWBEND"  # 276 NM1*41 NM109 (ETIN)
+    provider_name: str = "WILLOWBEND FAMILY MEDICINE"  # NM1*1P: the billing provider payers match on
+    provider_npi: str = "1577764651"
+    trace_originator_id: str = "9WILLOWBND"  # 270 TRN03: "9" + our own id
+    usage_indicator: Literal["P", "T"] = "T"  # ISA15: production only once a real clearinghouse is set
+
+    @field_validator("provider_npi")
+    @classmethod
+    def _npi(cls, value: str) -> str:
+        if not npi_check_digit_ok(value):
+            raise ValueError("an NPI is 10 digits with a valid check digit")
+        return value
+
+    def interchange(self) -> InterchangeSettings:
+        return InterchangeSettings(
+            sender_id=self.sender_id, receiver_id=self.receiver_id, usage_indicator=self.usage_indicator
+        )
+
+    def provider(self) -> ProviderDetails:
+        return ProviderDetails(name=self.provider_name, npi=self.provider_npi)
+
+
+class CoreRequest(BaseModel):
+    """The CORE real-time request envelope."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payload_type: str
+    processing_mode: Literal["RealTime"] = "RealTime"
+    payload_id: str
+    timestamp: str
+    sender_id: str
+    receiver_id: str
+    core_rule_version: str = "2.2.0"
+    payload: str
+
+
+class CoreResponse(BaseModel):
+    """The CORE answer envelope; refusals (401, 429, 5xx) carry only the error fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    error_code: str
+    error_message: str | None = None
+    payload_type: str | None = None
+    payload: str | None = None
+
+
+class ClearinghouseAdapter:
+    """A payer reached through the clearinghouse. Implements portal_adapters.contract.PayerAdapter."""
+
+    route = Route.API
+
+    def __init__(
+        self,
+        payer_id: str,
+        base_url: str,
+        api_key: SecretStr,
+        *,
+        clearinghouse_payer_id: str | None = None,
+        identity: ClearinghouseIdentity | None = None,
+        timeout_s: float = CORE_REALTIME_TIMEOUT_S,
+        client: httpx.AsyncClient | None = None,
+        control_numbers: ControlNumberSource | None = None,
+        max_concurrent: int = 4,
+        code_sets: CodeSets | None = None,
+    ) -> None:
+        self.payer_id = payer_id
+        self.url = base_url.rstrip("/") + "/core/realtime"
+        self._api_key = api_key
+        register_secret(api_key.get_secret_value())
+        self.payer = PayerDetails(name=clearinghouse_payer_id or payer_id, payer_id=clearinghouse_payer_id or payer_id)
+        self.identity = identity or ClearinghouseIdentity()
+        self.timeout_s = timeout_s
+        self._client = client
+        self._owns_client = False
+        self._control_numbers = control_numbers or ControlNumberCounter()
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._code_sets = code_sets or CodeSets()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Create the HTTP client, unless one was given or is already open."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout_s)
+            self._owns_client = True
+
+    async def close(self) -> None:
+        """Close the client we created; a shared client belongs to whoever gave it."""
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+            self._owns_client = False
+
+    # --- claim status --------------------------------------------------------------------------
+    async def check_claims(self, queries: Sequence[ClaimQuery]) -> list[ClaimOutcome]:
+        await self.open()
+        outcomes: dict[str, ClaimOutcome] = {}
+
+        async def one(query: ClaimQuery) -> None:
+            outcomes[query.claim_id] = await self._check_claim(query)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for query in {q.claim_id: q for q in queries}.values():
+                    group.create_task(one(query))
+        except* AdapterError as errors:
+            raise errors.exceptions[0] from None
+        return [outcomes[q.claim_id] for q in queries]
+
+    async def _check_claim(self, query: ClaimQuery) -> ClaimOutcome:
+        """One 276 → 277; failures about this claim come back as ClaimCheckFailed, the rest are raised."""
+        try:
+            payload = self._write_276(query)
+            answer, elapsed_ms = await self._exchange(STATUS_REQUEST, STATUS_RESPONSE, payload)
+            responses = self._read(answer, ClaimStatusResponse, "277")
+        except AdapterError as err:
+            if err.stops_payer or isinstance(err, RateLimited):
+                raise
+            return self._failed(query, err.kind, err.message)
+        # TRN02 of the 276 is the claim id (`effective_trace_number`), echoed in the 277's TRN02.
+        claim = next((c for r in responses for c in r.claims if c.trace_number == query.claim_id), None)
+        if claim is None:
+            return self._failed(
+                query, ErrorKind.LAYOUT_CHANGED, "the clearinghouse's 277 says nothing about this claim"
+            )
+        return self._claim_outcome(query, claim, elapsed_ms)
+
+    def _write_276(self, query: ClaimQuery) -> str:
+        with self._writing("the claim", "276"):
+            inquiry = ClaimStatusInquiry(
+                payer=self.payer,
+                provider=self.identity.provider(),
+                subscriber=_subscriber(query.patient),
+                patient_control_number=query.claim_id,
+                payer_claim_control_number=query.payer_claim_number or "",
+                total_charge=query.billed_amount,
+                service_date=query.service_date_from,
+                service_end_date=query.service_date_to,
+            )
+            return write_276(
+                [inquiry],
+                requester=SubmitterDetails(name=self.identity.submitter_name, identifier=self.identity.submitter_id),
+                settings=self.identity.interchange(),
+                control_numbers=self._control_numbers,
+            )
+
+    @contextmanager
+    def _writing(self, what: str, transaction: str) -> Iterator[None]:
+        """Data the X12 models or writers refuse is ours to fix: BadClaimData, naming fields, not values."""
+        try:
+            yield
+        except ValidationError as err:
+            raise BadClaimData(self.payer_id, f"{what} cannot be written as a {transaction} ({_fields(err)})") from err
+        except X12WriteError as err:
+            raise BadClaimData(self.payer_id, f"{what} cannot be written as a {transaction} ({err})") from err
+
+    def _claim_outcome(self, query: ClaimQuery, claim: X12ClaimStatus, elapsed_ms: int) -> ClaimOutcome:
+        if not claim.is_valid:
+            codes = sorted({f.code.value for f in claim.findings if f.severity is Severity.ERROR})
+            return self._failed(
+                query, ErrorKind.LAYOUT_CHANGED, f"the 277's answer for this claim is malformed ({', '.join(codes)})"
+            )
+        report = next((r for r in claim.statuses if r.statuses), None)
+        if report is None:
+            return self._failed(query, ErrorKind.LAYOUT_CHANGED, "the 277 gives no status for this claim")
+        code = report.statuses[0]
+        if code.category.upper().startswith("E"):
+            return self._failed(
+                query,
+                ErrorKind.PORTAL_UNAVAILABLE,
+                f"the payer could not answer through the clearinghouse ({code}: {self._describe(code)})",
+            )
+        # A 277 carries no CARC; a line finalized as denied (F2) is its only sign of a partial payment.
+        line_denied = any(
+            status.category.upper() == "F2" for line in claim.services for r in line.statuses for status in r.statuses
+        )
+        return ClaimStatusResult(
+            claim_id=query.claim_id,
+            payer_id=self.payer_id,
+            route=Route.API,
+            elapsed_ms=elapsed_ms,
+            status=refine_with_amounts(status_from_277(code.category, code.status), report.paid_amount, line_denied),
+            category_code=code.category,
+            status_code=code.status or None,
+            payer_status_text=(report.message or self._describe(code))[:500],
+            billed_amount=report.total_charge if report.total_charge is not None else claim.total_charge,
+            paid_amount=report.paid_amount,
+            payer_claim_number=claim.payer_claim_control_number or None,
+            check_number=report.check_number or None,
+            payment_date=report.check_date,
+        )
+
+    def _describe(self, code: StatusCode) -> str:
+        """Our code-set texts for STC01 (category; status), for when the payer sends no STC12 words."""
+        found = (
+            self._code_sets.describe(kind, value)
+            for kind, value in ((CodeKind.CATEGORY, code.category), (CodeKind.STATUS, code.status))
+            if value
+        )
+        return "; ".join(described.description for described in found if described is not None) or str(code)
+
+    def _failed(self, query: ClaimQuery, kind: ErrorKind, message: str) -> ClaimCheckFailed:
+        return ClaimCheckFailed(claim_id=query.claim_id, payer_id=self.payer_id, kind=kind, message=message)
+
+    # --- eligibility ---------------------------------------------------------------------------
+    async def check_eligibility(self, query: EligibilityQuery) -> EligibilityResult:
+        await self.open()
+        trace = uuid.uuid4().hex
+        with self._writing("the member", "270"):
+            inquiry = EligibilityInquiry(
+                payer=self.payer,
+                provider=self.identity.provider(),
+                subscriber=_subscriber(query.patient),
+                trace_number=trace,
+                trace_originator_id=self.identity.trace_originator_id,
+                service_types=["30"],
+                service_date=query.service_date,
+            )
+            payload = write_270([inquiry], settings=self.identity.interchange(), control_numbers=self._control_numbers)
+        answer, elapsed_ms = await self._exchange(ELIGIBILITY_REQUEST, ELIGIBILITY_RESPONSE, payload)
+        responses = self._read(answer, EligibilityResponse, "271")
+        person = next((p for r in responses for p in r.results if p.trace_number == trace), None)
+        if person is None:
+            raise LayoutChanged(self.payer_id, "the clearinghouse's 271 says nothing about the member asked about")
+        if not person.is_valid:
+            raise LayoutChanged(self.payer_id, "the 271's answer for this member is malformed")
+        # AAA above the member (payer or provider level) answers for everyone asked, so it comes first.
+        rejections = [*(a for r in responses for a in r.rejections), *person.rejections]
+        rejection = rejections[0] if rejections else None
+        if rejection is not None and rejection.reason_code in UNABLE_TO_RESPOND:
+            raise PortalUnavailable(
+                self.payer_id, f"the payer could not answer through the clearinghouse (AAA {rejection.reason_code})"
+            )
+        if rejection is not None:
+            return EligibilityResult(
+                payer_id=self.payer_id,
+                route=Route.API,
+                elapsed_ms=elapsed_ms,
+                found=False,
+                active=False,
+                rejection_code=rejection.reason_code,
+            )
+        coverage = person.coverage
+        try:
+            benefits = _benefits(coverage.amounts)
+        except ValidationError as err:
+            raise LayoutChanged(self.payer_id, f"the 271 holds benefits Claimbot cannot read ({_fields(err)})") from err
+        return EligibilityResult(
+            payer_id=self.payer_id,
+            route=Route.API,
+            elapsed_ms=elapsed_ms,
+            found=True,
+            active=bool(coverage.active),
+            plan_name=coverage.plans[0] if coverage.plans else None,
+            benefits=benefits,
+        )
+
+    # --- HTTP and X12 --------------------------------------------------------------------------
+    async def _exchange(self, request_type: str, response_type: str, payload: str) -> tuple[str, int]:
+        """POST one CORE envelope; the answer's X12 text and how long the clearinghouse took."""
+        assert self._client is not None
+        envelope = CoreRequest(
+            payload_type=request_type,
+            payload_id=uuid.uuid4().hex,
+            timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
+            sender_id=self.identity.sender_id,
+            receiver_id=self.identity.receiver_id,
+            payload=payload,
+        )
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                response = await self._client.post(
+                    self.url,
+                    json=envelope.model_dump(),
+                    headers={"X-API-Key": self._api_key.get_secret_value()},
+                    timeout=self.timeout_s,
+                )
+            except httpx.TimeoutException as err:
+                raise PortalUnavailable(
+                    self.payer_id, f"the clearinghouse did not answer within {self.timeout_s:g} s"
+                ) from err
+            except httpx.HTTPError as err:
+                raise PortalUnavailable(
+                    self.payer_id, f"the clearinghouse could not be reached ({type(err).__name__})"
+                ) from err
+            elapsed_ms = int((time.perf_counter() - started) * 1000)
+        answer = self._accepted(response)
+        if answer.payload_type != response_type or not answer.payload:
+            raise LayoutChanged(
+                self.payer_id, f"the clearinghouse answered {answer.payload_type!s:.60} instead of {response_type}"
+            )
+        return answer.payload, elapsed_ms
+
+    def _accepted(self, response: httpx.Response) -> CoreResponse:
+        """The answer envelope when the clearinghouse answered; otherwise its refusal in the taxonomy."""
+        try:
+            answer: CoreResponse | None = CoreResponse.model_validate_json(response.content)
+        except ValidationError:
+            answer = None  # a proxy's HTML error page, or not the clearinghouse at all
+        status = response.status_code
+        code = answer.error_code[:40] if answer is not None else None
+        said = f"HTTP {status}" + (f", {code}" if code else "")
+        if status in (401, 403) or code == "Unauthorized":
+            raise AuthenticationFailed(self.payer_id, f"the clearinghouse refused the API key ({said})")
+        if status == 429 or code == "RateLimited":
+            raise RateLimited(
+                self.payer_id, f"the clearinghouse asked us to slow down ({said})", _retry_after(response.headers)
+            )
+        if status >= 500 or code in UNAVAILABLE_ERROR_CODES:
+            raise PortalUnavailable(self.payer_id, f"the clearinghouse failed ({said})")
+        if code == "InvalidPayload":
+            raise BadClaimData(
+                self.payer_id, f"the clearinghouse could not read the X12 written for this request ({said})"
+            )
+        if answer is None or status != 200 or code != "Success":
+            # InvalidEnvelope, PayloadTypeNotSupported, a 404, not JSON: our integration is out of step with it.
+            raise LayoutChanged(self.payer_id, f"the clearinghouse's answer is not what Claimbot expects ({said})")
+        return answer
+
+    def _read(self, payload: str, view: type[ViewT], name: str) -> list[ViewT]:
+        """The answer's transactions of one kind; raises LayoutChanged when the answer as a whole is broken."""
+        try:
+            document = read_x12(payload, f"clearinghouse {name}")
+        except X12SyntaxError as err:
+            raise LayoutChanged(self.payer_id, f"the clearinghouse's {name} is not X12 ({err.reason})") from err
+        views = document.transactions_of(view)
+        broken = sorted(
+            {
+                f.code.value
+                for f in [*document.findings, *(f for v in views for f in v.findings)]
+                if f.severity is Severity.ERROR
+            }
+        )
+        if broken:
+            raise LayoutChanged(self.payer_id, f"the clearinghouse's {name} is malformed ({', '.join(broken)})")
+        if not views:
+            raise LayoutChanged(self.payer_id, f"the clearinghouse's answer holds no {name}")
+        return views
+
+
+def _subscriber(patient: Patient) -> SubscriberDetails:
+    """The patient as the 276/270 subscriber (ClaimQuery carries no separate insured person)."""
+    return SubscriberDetails(
+        last_name=patient.last_name.upper(),
+        first_name=patient.first_name.upper(),
+        member_id=patient.member_id,
+        birth_date=patient.date_of_birth,
+    )
+
+
+def _benefits(amounts: list[CoverageAmount]) -> tuple[Benefit, ...]:
+    """One Benefit per kind, service type and network from the patient's own EB figures.
+
+    EB segments split one benefit over time periods (deductible: 23 the year's total, 24 met so
+    far, 29 remaining); a Benefit holds the total and what remains. Coinsurance EB08 is a fraction.
+    """
+    merged: dict[tuple[str, str | None, bool | None], dict[str, Decimal]] = {}
+    for amount in amounts:
+        if amount.coverage_level not in INDIVIDUAL_LEVELS:
+            continue
+        service_types: list[str | None] = list(amount.service_types) or [None]
+        for service_type in service_types:
+            parts = merged.setdefault((amount.kind, service_type, amount.in_network), {})
+            if amount.percent is not None:
+                parts["percent"] = amount.percent * 100
+            if amount.amount is None or amount.time_period == YEAR_TO_DATE:
+                continue
+            parts["remaining" if amount.remaining else "amount"] = amount.amount
+    return tuple(
+        Benefit(kind=kind, service_type=service_type, in_network=in_network, **parts)
+        for (kind, service_type, in_network), parts in merged.items()
+    )
+
+
+def _fields(err: ValidationError) -> str:
+    """Which fields failed, never their values (they are PHI)."""
+    return ", ".join(sorted({".".join(str(part) for part in e["loc"]) for e in err.errors()}))
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Retry-After in seconds; the HTTP-date form is left to the retry policy's own backoff."""
+    try:
+        return float(headers.get("retry-after", ""))
+    except ValueError:
+        return None
