@@ -18,20 +18,23 @@ from claimbot.settings import Settings
 from claims.codesets import CodeSets
 from claims.ledger import ClaimNotFoundError, Ledger
 from claims.models import Patient
+from claims.payer_config import PayerConfigError, PayerRoute, load_payer_entries
 from portal_adapters.contract import (
     ClaimCheckFailed,
     ClaimQuery,
     ClaimStatusResult,
     EligibilityQuery,
     EligibilityResult,
+    PayerAdapter,
 )
 from portal_adapters.credentials import CredentialsError
 from portal_adapters.engine import PlaybookPortalAdapter
 from portal_adapters.errors import AdapterError
-from portal_adapters.factory import portal_adapter
+from portal_adapters.factory import clearinghouse_adapter, portal_adapter
 from portal_adapters.playbook import PlaybookError, load_playbook
 from portal_adapters.playbook.loader import PLAYBOOK_FILE, validate_all
 from portal_adapters.retry import RetryPolicy
+from portal_adapters.routing import ApiThenPortal
 
 playbook_app = typer.Typer(help="Portal playbooks: validate them, try them on a claim.", no_args_is_help=True)
 eligibility_app = typer.Typer(help="Eligibility and benefits.", no_args_is_help=True)
@@ -42,17 +45,34 @@ class Via(StrEnum):
     API = "api"
 
 
-def _adapter(settings: Settings, payer_id: str, headless: bool = True) -> PlaybookPortalAdapter:
+ViaOption = Annotated[Via | None, typer.Option(help="Portal or clearinghouse API; default: the payer's route.")]
+
+
+def _portal(settings: Settings, payer_id: str, headless: bool = True) -> PlaybookPortalAdapter:
     try:
         return portal_adapter(
-            payer_id,
-            settings.data_dir,
-            settings.playbooks_dir,
-            settings.evidence_retention_days,
-            headless=headless,
+            payer_id, settings.data_dir, settings.playbooks_dir, settings.evidence_retention_days, headless=headless
         )
     except (PlaybookError, CredentialsError, AdapterError) as error:
         fail(Exit.PAYER, str(error))
+
+
+def _adapter(settings: Settings, payer_id: str, via: Via | None) -> PayerAdapter:
+    """The route asked for, else the payer's route from config/payers.yaml."""
+    try:
+        entry = next((p for p in load_payer_entries(settings.payers_file) if p.id == payer_id), None)
+    except PayerConfigError as error:
+        fail(Exit.LEDGER, str(error))
+    if entry is None:
+        fail(Exit.NOT_FOUND, f"payer {payer_id} is not in {settings.payers_file}")
+    route = PayerRoute(via.value) if via else entry.route
+    if route is PayerRoute.PORTAL:
+        return _portal(settings, payer_id)
+    try:
+        api = clearinghouse_adapter(payer_id, entry.clearinghouse_payer_id)
+    except CredentialsError as error:
+        fail(Exit.PAYER, str(error))
+    return api if route is PayerRoute.API else ApiThenPortal(api, _portal(settings, payer_id))
 
 
 def _result_table(results: list[ClaimStatusResult | ClaimCheckFailed]) -> Table:
@@ -88,7 +108,9 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
     @app.command("check")
     def check(
         claim_id: str,
-        via: Annotated[Via, typer.Option(help="Ask the payer's portal or the clearinghouse API.")] = Via.PORTAL,
+        via: Annotated[
+            Via | None, typer.Option(help="Portal or clearinghouse API; default: the payer's route.")
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Check one claim with the payer now and record the answer in its history."""
@@ -98,9 +120,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
             claim = ledger.get_claim(claim_id)
         except ClaimNotFoundError as error:
             fail(Exit.NOT_FOUND, str(error))
-        if via is Via.API:
-            fail(Exit.PAYER, "the clearinghouse route is not configured for this payer")
-        adapter = _adapter(settings, claim.payer_id)
+        adapter = _adapter(settings, claim.payer_id, via)
 
         async def run() -> list[ClaimStatusResult | ClaimCheckFailed]:
             try:
@@ -125,6 +145,9 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
         dob: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD (PHI: not logged).")],
         on: Annotated[str | None, typer.Option("--date", help="Date of service, YYYY-MM-DD; default today.")] = None,
         last_name: Annotated[str | None, typer.Option(help="Needed when the ledger does not know the member.")] = None,
+        via: Annotated[
+            Via | None, typer.Option(help="Portal or clearinghouse API; default: the payer's route.")
+        ] = None,
         first_name: Annotated[str | None, typer.Option()] = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -143,7 +166,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
                 fail(Exit.NOT_FOUND, "the ledger does not know this member: give --last-name and --first-name")
             patient = Patient(last_name=last_name, first_name=first_name, date_of_birth=birth, member_id=member)
         query = EligibilityQuery(payer_id=payer_id, patient=patient, service_date=service_date)
-        adapter = _adapter(settings, payer_id)
+        adapter = _adapter(settings, payer_id, via)
 
         async def run() -> EligibilityResult:
             try:
@@ -218,7 +241,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
             query = ClaimQuery.from_claim(ledger.get_claim(claim))
         except ClaimNotFoundError as error:
             fail(Exit.NOT_FOUND, str(error))
-        adapter = _adapter(settings, payer, headless=not headed)
+        adapter = _portal(settings, payer.upper(), headless=not headed)
 
         async def run() -> tuple[list[ClaimStatusResult | ClaimCheckFailed], str | None]:
             try:

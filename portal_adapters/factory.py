@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from playwright.async_api import Browser
+from pydantic import SecretStr
 
-from portal_adapters.credentials import CredentialStore
+from portal_adapters.clearinghouse import ClearinghouseAdapter
+from portal_adapters.credentials import CredentialsError, CredentialStore
 from portal_adapters.engine import PlaybookPortalAdapter
 from portal_adapters.evidence import EvidenceStore
 from portal_adapters.playbook import PlaybookError, discover_playbooks, load_playbook
+
+
+def clearinghouse_adapter(payer_id: str, clearinghouse_payer_id: str | None) -> ClearinghouseAdapter:
+    """The clearinghouse route: URL and API key from CLAIMBOT_CLEARINGHOUSE_URL / _API_KEY."""
+    url = os.environ.get("CLAIMBOT_CLEARINGHOUSE_URL")
+    key = os.environ.get("CLAIMBOT_CLEARINGHOUSE_API_KEY")
+    if not url or not key:
+        raise CredentialsError(
+            "the clearinghouse route needs CLAIMBOT_CLEARINGHOUSE_URL and CLAIMBOT_CLEARINGHOUSE_API_KEY"
+        )
+    return ClearinghouseAdapter(payer_id, url, SecretStr(key), clearinghouse_payer_id=clearinghouse_payer_id)
 
 
 def portal_adapter(

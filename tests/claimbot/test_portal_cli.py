@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from claimbot.cli import app
 from claimbot.demo import sample_claims_csv
-from sandbox.accounts import ACCOUNTS, ServerName
+from sandbox.accounts import ACCOUNTS, CLEARINGHOUSE_API_KEY, ServerName
 from sandbox.dataset import load_world
 from sandbox.servers import SandboxEndpoints
 from sandbox.testing import SandboxAdmin, reset_all
@@ -92,3 +92,50 @@ def test_missing_credentials_is_a_clear_error(
     result = runner.invoke(app, ["check", claim_id])
     assert result.exit_code == 6
     assert "no credentials for payer SUNRISE" in result.stderr
+
+
+@pytest.fixture
+def api_env(portal_env: None, sandbox: SandboxEndpoints, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIMBOT_CLEARINGHOUSE_URL", sandbox[ServerName.CLEARINGHOUSE].base_url)
+    monkeypatch.setenv("CLAIMBOT_CLEARINGHOUSE_API_KEY", CLEARINGHOUSE_API_KEY)
+
+
+def _sunrise(outcome: str) -> str:
+    return next(
+        c.claim_id
+        for c in load_world().claims
+        if c.payer_id == "SUNRISE" and c.payer and c.payer.outcome.value == outcome
+    )
+
+
+def test_check_via_the_clearinghouse(runner: CliRunner, api_env: None) -> None:
+    claim_id = _sunrise("paid")
+    checked = runner.invoke(app, ["check", claim_id, "--via", "api", "--json"])
+    assert checked.exit_code == 0, checked.stderr
+    assert [(r["route"], r["status"]) for r in json.loads(checked.stdout)] == [("api", "paid")]
+    history = json.loads(runner.invoke(app, ["claims", "show", claim_id, "--json"]).stdout)["history"]
+    assert [(h["source"], h["status"]) for h in history] == [("api", "paid")]
+
+
+def test_api_then_portal_asks_the_portal_only_for_missing_reasons(
+    runner: CliRunner, api_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "payers.yaml").write_text(
+        "payers:\n  - {id: SUNRISE, name: Sunrise, kind: commercial, timely_filing_days: 180, route: api_then_portal}\n"
+    )
+    monkeypatch.setenv("CLAIMBOT_CONFIG_DIR", str(config))
+    paid = json.loads(runner.invoke(app, ["check", _sunrise("paid"), "--json"]).stdout)
+    assert [r["route"] for r in paid] == ["api"]  # the 277 said enough
+    denied = runner.invoke(app, ["check", _sunrise("denied"), "--json"])
+    assert denied.exit_code == 0, denied.stderr
+    [result] = json.loads(denied.stdout)
+    assert (result["route"], result["status"]) == ("portal", "denied")  # a 277 has no CARC: the portal does
+    assert result["denials"]
+
+
+def test_the_api_route_without_its_settings_is_a_clear_error(runner: CliRunner, portal_env: None) -> None:
+    result = runner.invoke(app, ["check", _sunrise("paid"), "--via", "api"])
+    assert result.exit_code == 6
+    assert "CLAIMBOT_CLEARINGHOUSE_URL" in result.stderr
