@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from playwright.async_api import Browser, BrowserContext, Frame, Locator, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -73,6 +73,8 @@ from portal_adapters.playbook.schema import (
     WhenPresent,
 )
 from portal_adapters.templates import MissingTemplateValue, TemplateValue, names_in, render
+
+Reading = TypeVar("Reading")
 
 
 class _SessionExpired(Exception):
@@ -282,7 +284,13 @@ class PlaybookPortalAdapter:
 
     def _outcome_selectors(self, frame: str | None) -> list[str]:
         outcomes = self.playbook.outcomes
-        groups = (outcomes.locked, outcomes.invalid_login, outcomes.maintenance, outcomes.rate_limited)
+        groups = (
+            outcomes.locked,
+            outcomes.invalid_login,
+            outcomes.maintenance,
+            outcomes.rate_limited,
+            outcomes.no_results,
+        )
         return [r.selector for group in groups for r in group if r.selector and r.frame == frame]
 
     async def _run_steps(self, session: PortalSession, steps: Sequence[Step], values: dict[str, TemplateValue]) -> None:
@@ -414,14 +422,17 @@ class PlaybookPortalAdapter:
 
     # --- what is this page? --------------------------------------------------------------------
     def _matches(
-        self, session: PortalSession, recognizer: Recognizer, page_text: str, url: str, present: set[str]
+        self, session: PortalSession, recognizer: Recognizer, page_text: str, url: str, elements: Mapping[str, str]
     ) -> bool:
+        """All given conditions hold; text given with a selector must be inside that element."""
         if recognizer.http_status is not None and session.last_status != recognizer.http_status:
             return False
         if recognizer.url_contains is not None and recognizer.url_contains not in url:
             return False
-        if recognizer.selector is not None and recognizer.selector not in present:
-            return False
+        if recognizer.selector is not None:
+            if recognizer.selector not in elements:
+                return False
+            page_text = elements[recognizer.selector]
         return recognizer.text is None or recognizer.text.lower() in page_text
 
     def _matches_any(
@@ -430,35 +441,36 @@ class PlaybookPortalAdapter:
         recognizers: Sequence[Recognizer],
         page_text: str,
         url: str,
-        present: frozenset[str] = frozenset(),
+        elements: Mapping[str, str] | None = None,
     ) -> bool:
-        return any(self._matches(session, r, page_text, url, set(present)) for r in recognizers)
+        return any(self._matches(session, r, page_text, url, elements or {}) for r in recognizers)
 
-    async def _page_facts(self, session: PortalSession) -> tuple[str, str, frozenset[str]]:
+    async def _page_facts(self, session: PortalSession) -> tuple[str, str, dict[str, str]]:
+        """The page's text (frames included), its URL, and the text of every recogniser element present."""
         outcomes = self.playbook.outcomes
         recognizers = [r for group in outcomes.model_dump().values() for r in group]
         try:
             text = (await session.page.content()).lower()
             for frame in session.page.frames[1:]:
                 text += (await frame.content()).lower()
-            present = set()
+            elements: dict[str, str] = {}
             for spec in recognizers:
                 selector, frame_name = spec.get("selector"), spec.get("frame")
-                if selector and selector not in present:
-                    target = await self._target(session, frame_name)
-                    if await target.locator(selector).count() > 0:
-                        present.add(selector)
+                if selector and selector not in elements:
+                    found = (await self._target(session, frame_name)).locator(selector)
+                    if await found.count() > 0:
+                        elements[selector] = (await found.first.inner_text()).lower()
         except (PlaywrightError, _Missing):
-            return "", session.page.url, frozenset()
-        return text, session.page.url, frozenset(present)
+            return "", session.page.url, {}
+        return text, session.page.url, elements
 
     async def _classify(self, session: PortalSession, problem: str) -> None:
         """Raise what the current page is. Always raises."""
-        text, url, present = await self._page_facts(session)
+        text, url, elements = await self._page_facts(session)
         outcomes = self.playbook.outcomes
 
         def seen(group: Sequence[Recognizer]) -> bool:
-            return self._matches_any(session, group, text, url, present)
+            return self._matches_any(session, group, text, url, elements)
 
         # Signing in, a message on the sign-in page is about our credentials; signed in, being sent
         # back to a sign-in page means the session ended (the same message box may say either).
@@ -507,6 +519,16 @@ class PlaybookPortalAdapter:
         target = await self._target(session, spec.frame)
         return extract_html(await target.content(), spec)
 
+    async def _read(
+        self, session: PortalSession, what: str, spec: Extraction, read: Callable[[ExtractedPage], Reading]
+    ) -> Reading:
+        """Read the current page; one that does not match is classified (no results? layout change?)."""
+        try:
+            return read(await self._extract(session, spec))
+        except LayoutMismatch as err:
+            await self._classify(session, f"{what}: {err}")
+            raise  # _classify always raises; this keeps the type checker informed
+
     def _search_for(self, query: ClaimQuery) -> Search | None:
         available = {
             "payer_claim_number": bool(query.payer_claim_number),
@@ -524,7 +546,7 @@ class PlaybookPortalAdapter:
         task = self.playbook.claim_status
         try:
             await self._run_steps(session, search.steps, values)
-            reading = read_claim(await self._extract(session, task.extract), task)
+            reading = await self._read(session, "claim page", task.extract, lambda page: read_claim(page, task))
         except _NoResults:
             return ClaimStatusResult(
                 claim_id=query.claim_id,
@@ -534,9 +556,6 @@ class PlaybookPortalAdapter:
                 status=ClaimStatus.NOT_FOUND,
                 payer_status_text="no matching claim",
             )
-        except LayoutMismatch as err:
-            await self._classify(session, f"claim page: {err}")
-            raise  # pragma: no cover - _classify always raises
         return ClaimStatusResult(
             claim_id=query.claim_id,
             payer_id=self.payer_id,
@@ -597,7 +616,9 @@ class PlaybookPortalAdapter:
         started = time.perf_counter()
         try:
             await self._run_steps(session, task.steps, template_values(query, session.account))
-            reading = read_eligibility(await self._extract(session, task.extract), task)
+            reading = await self._read(
+                session, "eligibility page", task.extract, lambda page: read_eligibility(page, task)
+            )
         except _NoResults:
             return EligibilityResult(
                 payer_id=self.payer_id,
@@ -606,9 +627,6 @@ class PlaybookPortalAdapter:
                 found=False,
                 active=False,
             )
-        except LayoutMismatch as err:
-            await self._classify(session, f"eligibility page: {err}")
-            raise  # pragma: no cover
         return EligibilityResult(
             payer_id=self.payer_id,
             route=Route.PORTAL,
