@@ -90,7 +90,7 @@ def scan_envelopes(data: bytes | str, source_name: str) -> EnvelopeScan:
     findings: list[Finding] = []
     reader = ElementReader(source_name)
     text = _decode(data, reader, findings)
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(): that would copy a large file once more
         raise X12SyntaxError("input is empty", source_name=source_name)
     walker = _EnvelopeWalker(reader, findings)
     start = _find_isa(text)
@@ -166,10 +166,13 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[list[str], str,
     if line_break not in ("\r\n", "\n", "\r") or line_break[0] in separator_characters:
         line_break = ""
     boundary = terminator + line_break
-    if (line_break or ("\n" not in chunk and "\r" not in chunk)) and chunk.count(boundary) == chunk.count(terminator):
+    if line_break or ("\n" not in chunk and "\r" not in chunk):
+        # split first and compare the piece count with the terminator count: one pass over the
+        # text less than counting the boundary too (a boundary cannot overlap itself)
         pieces = chunk.split(boundary)
-        pieces[-1] = pieces[-1].strip(strip_chars)
-        return pieces, strip_chars, boundary
+        if len(pieces) - 1 == chunk.count(terminator):
+            pieces[-1] = pieces[-1].strip(strip_chars)
+            return pieces, strip_chars, boundary
     return [piece.strip(strip_chars) for piece in chunk.split(terminator)], strip_chars, None
 
 
@@ -191,11 +194,19 @@ def _envelope_marks(segments: list[str], chunk: str, boundary: str | None, eleme
     index = 0
     counted_until = 0
     boundary_length = len(boundary)
+    # the chunk holds exactly len(segments) boundaries (one after each segment), so a segment's
+    # index can also be counted back from the end: trailers (SE, GE, IEA) sit near the end, and
+    # counting the shorter side avoids a second pass over the whole text
+    segment_total = len(segments)
+    chunk_length = len(chunk)
     for match in _envelope_pattern(boundary, element_separator).finditer(chunk):
         position = match.start() + boundary_length
-        index += chunk.count(boundary, counted_until, position)
+        if position - counted_until <= chunk_length - position:
+            index += chunk.count(boundary, counted_until, position)
+        else:
+            index = segment_total - chunk.count(boundary, position)
         counted_until = position
-        if index < len(segments):
+        if index < segment_total:
             marks.append(index)
     return marks
 

@@ -18,15 +18,16 @@ the number of objects the garbage collector has to scan low.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from edi.findings import Finding, FindingCode, Severity, has_errors
-from edi.parties import Party, PersonIdentity, ProcedureCode, party_from_nm1, person_from_nm1
+from edi.parties import Party, PersonIdentity, ProcedureCode, party_from_nm1
 from edi.transaction import TransactionText, TransactionView
-from edi.values import ElementReader, element_name, is_decimal_text, parse_date
+from edi.values import ElementReader, element_name, parse_date
 
 BALANCE_TOLERANCE = Decimal("0.005")
 _ZERO = Decimal(0)
@@ -185,6 +186,11 @@ class RemittanceAdvice(TransactionView):
     provider_adjustments: list[ProviderAdjustment]
 
 
+# ServiceLinePayment's fields after segment_number: procedure, charge, paid, revenue code, units,
+# submitted procedure
+_ServiceValues = tuple[ProcedureCode, Decimal | None, Decimal | None, str, Decimal | None, ProcedureCode | None]
+
+
 class _RemittanceBuilder:
     """One pass over an 835 body, keeping the open claim and service line.
 
@@ -197,6 +203,7 @@ class _RemittanceBuilder:
     def __init__(self, text: TransactionText) -> None:
         self.reader = ElementReader(text.source_name)
         self.component = text.separators.component
+        self.element_separator = text.separators.element
         self.findings: list[Finding] = list(text.findings)
         self.payment: PaymentInstruction | None = None
         self.payment_number = 0
@@ -211,72 +218,111 @@ class _RemittanceBuilder:
         self.amounts: dict[str, Decimal] = {}
         self.procedures: dict[str, ProcedureCode] = {}
         self.adjustment_segments: dict[str, tuple[Adjustment, ...]] = {}
+        self.date_segments: dict[str, tuple[str, date | None]] = {}
+        self.service_segments: dict[str, _ServiceValues] = {}
+        self.allowed_segments: dict[str, Decimal] = {}
 
     def build(self, text: TransactionText) -> None:
         element_separator = text.separators.element
-        dates = self.dates
-        amounts = self.amounts
+        # Segments an ERA repeats verbatim (DTM, CAS, SVC, AMT with fee-schedule amounts) are
+        # looked up by their whole text before splitting: a hit skips str.split and every
+        # conversion. Only segments read without findings are remembered, so a hit behaves
+        # exactly like the general path below, which handles misses and everything else.
+        dtm_head, cas_head, svc_head = (name + element_separator for name in ("DTM", "CAS", "SVC"))
+        date_segments = self.date_segments
         adjustment_segments = self.adjustment_segments
+        service_segments = self.service_segments
+        allowed_segments = self.allowed_segments
+        amounts = self.amounts
         claims = self.claims
         claim: ClaimPayment | None = None
         service: ServiceLinePayment | None = None
+        service_date_qualifiers = _SERVICE_DATE_QUALIFIERS
         number = text.header.first_segment
-        for segment_text in text.body:
+        segments = text.segments
+        # the body without copying the segment list (text.body would copy 466k entries for a large ERA)
+        for segment_text in itertools.islice(segments, 1, len(segments) - 1 if text.header.complete else None):
             number += 1
+            # dispatch on the first character (the reader never yields empty segments; indexing
+            # allocates nothing, a slice would); a hit in one of the caches of segment texts
+            # proves the segment id, a miss checks the prefix
+            first = segment_text[0]
+            if first == "D":
+                dated = date_segments.get(segment_text)
+                if dated is None and segment_text.startswith(dtm_head):
+                    dated = self._date_segment(segment_text, number, claim)
+                if dated is not None:
+                    qualifier, value = dated
+                    if claim is None:
+                        if qualifier == "405":
+                            self.production_date = value
+                    elif service is not None and qualifier in service_date_qualifiers:
+                        if qualifier != "151":
+                            service.service_date = value
+                        if qualifier != "150":
+                            service.service_end_date = value
+                    elif qualifier == "232":
+                        claim.statement_period_start = value
+                    elif qualifier == "233":
+                        claim.statement_period_end = value
+                    elif qualifier == "050":
+                        claim.received_date = value
+                    continue
+            elif first == "C":
+                if claim is not None:
+                    adjustments = adjustment_segments.get(segment_text)
+                    if adjustments is None and segment_text.startswith(cas_head):
+                        elements = segment_text.split(element_separator)
+                        adjustments = self._adjustments(segment_text, elements, len(elements), number, claim.findings)
+                    if adjustments is not None:
+                        if service is not None:
+                            service.adjustments += adjustments
+                        else:
+                            claim.adjustments += adjustments
+                        continue
+            elif first == "S":
+                if claim is not None:
+                    values = service_segments.get(segment_text)
+                    if values is None and (segment_text.startswith(svc_head) or segment_text == "SVC"):
+                        values = self._service_values(
+                            segment_text, segment_text.split(element_separator), number, claim.findings
+                        )
+                    if values is not None:
+                        # positional: this runs once per service line of every ERA (keywords cost twice as much)
+                        service = ServiceLinePayment(number, *values)
+                        claim.services += (service,)
+                        continue
+            elif first == "A":
+                if service is not None:
+                    allowed = allowed_segments.get(segment_text)
+                    if allowed is not None:
+                        service.allowed_amount = allowed
+                        continue
+            elif first == "R" and service is not None:
+                # REF*6R (line item control number) follows every service line: split off only the
+                # three elements that matter (REF, qualifier, REF02) instead of the whole segment
+                parts = segment_text.split(element_separator, 3)
+                if parts[0] == "REF" and len(parts) > 2 and parts[1] == "6R":
+                    service.line_control_number = parts[2]
+                    continue
             elements = segment_text.split(element_separator)
             segment_id = elements[0]
             count = len(elements)
-            if segment_id == "DTM":
-                date_text = elements[2] if count > 2 else ""
-                value = dates.get(date_text) or self._date(elements, number, claim)
-                qualifier = elements[1] if count > 1 else ""
-                if claim is None:
-                    if qualifier == "405":
-                        self.production_date = value
-                elif service is not None and qualifier in _SERVICE_DATE_QUALIFIERS:
-                    if qualifier != "151":
-                        service.service_date = value
-                    if qualifier != "150":
-                        service.service_end_date = value
-                elif qualifier == "232":
-                    claim.statement_period_start = value
-                elif qualifier == "233":
-                    claim.statement_period_end = value
-                elif qualifier == "050":
-                    claim.received_date = value
-            elif segment_id == "CAS":
-                if claim is None:
-                    self._outside_claim(number, segment_id)
-                    continue
-                adjustments = adjustment_segments.get(segment_text)
-                if adjustments is None:
-                    adjustments = self._adjustments(segment_text, elements, count, number, claim.findings)
-                if service is not None:
-                    service.adjustments += adjustments
-                else:
-                    claim.adjustments += adjustments
-            elif segment_id == "SVC":
-                if claim is None:
-                    self._outside_claim(number, segment_id)
-                else:
-                    service = self._service(elements, count, number, claim.findings)
-                    claim.services += (service,)
-            elif segment_id == "REF":
-                if service is not None and count > 2 and elements[1] == "6R":
-                    service.line_control_number = elements[2]
-            elif segment_id == "AMT":
-                if service is not None and claim is not None and count > 2 and elements[1] == "B6":
-                    allowed = amounts.get(elements[2])
-                    if allowed is None:
-                        allowed = self._amount(elements, 2, number, claim.findings)
-                    service.allowed_amount = allowed
-            elif segment_id == "CLP":
+            if segment_id == "CLP":
                 claim = self._claim(elements, count, number)
                 claims.append(claim)
                 service = None
             elif segment_id == "NM1":
                 if claim is not None and count > 1:
                     _claim_person(claim, elements)
+            elif segment_id == "AMT":
+                if service is not None and claim is not None and count > 2 and elements[1] == "B6":
+                    allowed = amounts.get(elements[2])
+                    if allowed is None:
+                        allowed = self._amount(elements, 2, number, claim.findings)
+                    service.allowed_amount = allowed
+                    if allowed is not None and len(allowed_segments) < _CACHE_LIMIT:
+                        allowed_segments[segment_text] = allowed
             elif segment_id == "LQ":
                 if service is not None and count > 2 and elements[1] == "HE" and elements[2]:
                     service.remark_codes += (elements[2],)
@@ -289,6 +335,14 @@ class _RemittanceBuilder:
                 service = None
                 if segment_id == "PLB":
                     self._provider_adjustments(elements, number)
+            elif segment_id == "CAS" or segment_id == "SVC":
+                # only reached without a claim, or as a bare "CAS" without elements (no adjustment)
+                if claim is None:
+                    self._outside_claim(number, segment_id)
+                else:
+                    self._adjustments(segment_text, elements, count, number, claim.findings)
+            elif segment_id == "DTM":  # a bare "DTM" without elements: only its finding
+                self._date_segment(segment_text, number, claim)
             else:
                 self._header_segment(elements, number)
 
@@ -324,13 +378,22 @@ class _RemittanceBuilder:
                 )
             )
 
-    def _date(self, elements: list[str], number: int, claim: ClaimPayment | None) -> date | None:
-        """Slow path of DTM02: a date not seen yet in this transaction, or a bad one."""
-        findings = claim.findings if claim is not None else self.findings
-        value = self.reader.date(elements, 2, number, findings, required=True)
-        if value is not None:
-            self.dates[elements[2]] = value
-        return value
+    def _date_segment(self, segment_text: str, number: int, claim: ClaimPayment | None) -> tuple[str, date | None]:
+        """Slow path of DTM: (qualifier, DTM02 date) of a segment not seen yet in this transaction."""
+        elements = segment_text.split(self.element_separator)
+        count = len(elements)
+        date_text = elements[2] if count > 2 else ""
+        value = self.dates.get(date_text)
+        if value is None:
+            findings = claim.findings if claim is not None else self.findings
+            value = self.reader.date(elements, 2, number, findings, required=True)
+            if value is None:
+                return (elements[1] if count > 1 else ""), None
+            self.dates[date_text] = value
+        dated = (elements[1] if count > 1 else ""), value
+        if len(self.date_segments) < _CACHE_LIMIT:
+            self.date_segments[segment_text] = dated
+        return dated
 
     def _amount(
         self,
@@ -344,7 +407,11 @@ class _RemittanceBuilder:
     ) -> Decimal | None:
         """Slow path of an amount: validate and convert a value not seen yet, then remember it."""
         text = elements[position] if position < len(elements) else ""
-        if not text or not is_decimal_text(text):
+        # the test of values.is_decimal_text (optional minus, ASCII digits, at most one point, at
+        # least one digit) with str methods, several times faster than the regex: every claim
+        # total of an ERA comes through here; empty or invalid text goes to the reporting reader
+        digits = (text[1:] if text[:1] == "-" else text).replace(".", "", 1)
+        if not (digits.isdigit() and digits.isascii()):
             return self.reader.amount(elements, position, number, findings, required=required, code=code)
         value = Decimal(text)
         if len(self.amounts) < _CACHE_LIMIT:
@@ -366,21 +433,29 @@ class _RemittanceBuilder:
             responsibility = self._amount(elements, 5, number, findings)
         if not padded[1] or not padded[2]:
             self.reader.missing("CLP", 1 if not padded[1] else 2, number, findings)
+        # positional up to frequency_code (once per claim; keywords cost twice as much): number,
+        # CLP01 patient control number, CLP02 status, charge, paid, patient responsibility,
+        # CLP06 filing indicator, CLP07 payer claim control number, CLP08 facility, CLP09 frequency
         return ClaimPayment(
-            segment_number=number,
-            patient_control_number=padded[1],
-            status_code=padded[2],
-            charge=charge,
-            paid=paid,
-            patient_responsibility=responsibility,
-            filing_indicator=padded[6],
-            payer_claim_control_number=padded[7],
-            facility_type_code=padded[8],
-            frequency_code=padded[9],
+            number,
+            padded[1],
+            padded[2],
+            charge,
+            paid,
+            responsibility,
+            padded[6],
+            padded[7],
+            padded[8],
+            padded[9],
             findings=findings,
         )
 
-    def _service(self, elements: list[str], count: int, number: int, findings: list[Finding]) -> ServiceLinePayment:
+    def _service_values(
+        self, segment_text: str, elements: list[str], number: int, findings: list[Finding]
+    ) -> _ServiceValues:
+        """Slow path of SVC: the line's values after the segment number; remembered when clean."""
+        count = len(elements)
+        findings_before = len(findings)
         procedure_text = elements[1] if count > 1 else ""
         charge_text = elements[2] if count > 2 else ""
         paid_text = elements[3] if count > 3 else ""
@@ -402,8 +477,10 @@ class _RemittanceBuilder:
         if count > 8:
             self._extra_elements(count, number, findings)
         revenue_code = elements[4] if count > 4 else ""
-        # positional: this runs once per service line of every ERA (keywords cost twice as much)
-        return ServiceLinePayment(number, procedure, charge, paid, revenue_code, units, submitted)
+        values = (procedure, charge, paid, revenue_code, units, submitted)
+        if len(findings) == findings_before and len(self.service_segments) < _CACHE_LIMIT:
+            self.service_segments[segment_text] = values
+        return values
 
     def _procedure(self, text: str, number: int, findings: list[Finding]) -> ProcedureCode:
         """Slow path of a procedure composite: parse it once, or report it as malformed."""
@@ -544,9 +621,9 @@ _SERVICE_DATE_QUALIFIERS = frozenset({"472", "150", "151"})
 def _claim_person(claim: ClaimPayment, elements: list[str]) -> None:
     entity = elements[1]
     if entity == "QC":
-        claim.patient = person_from_nm1(elements)
+        claim.patient = _person(elements)
     elif entity == "IL":
-        claim.insured = person_from_nm1(elements)
+        claim.insured = _person(elements)
     elif entity == "82":
         claim.rendering_provider = party_from_nm1(elements)
 
@@ -566,23 +643,26 @@ def _check_claim_balance(reader: ElementReader, claim: ClaimPayment) -> None:
         for adjustment in service.adjustments:
             line_adjusted += adjustment.amount
         lines_adjusted += line_adjusted
-        if service.charge is None or service.paid is None:
+        line_charge, line_paid = service.charge, service.paid
+        if line_charge is None or line_paid is None:
             lines_complete = False
             continue
-        lines_paid += service.paid
-        if abs(service.charge - line_adjusted - service.paid) > BALANCE_TOLERANCE:
+        lines_paid += line_paid
+        # exact balance is the usual case: test it with one subtraction before the tolerance
+        line_expected = line_charge - line_adjusted
+        if line_expected != line_paid and abs(line_expected - line_paid) > BALANCE_TOLERANCE:
             claim.findings.append(
                 reader.finding(
                     Severity.ERROR,
                     FindingCode.SERVICE_LINE_BALANCE,
-                    f"service line charge {service.charge} - adjustments {line_adjusted} != paid {service.paid}",
+                    f"service line charge {line_charge} - adjustments {line_adjusted} != paid {line_paid}",
                     service.segment_number,
                     "SVC",
                     "SVC03",
                 )
             )
     expected_paid = charge - claim_adjusted - lines_adjusted
-    if abs(expected_paid - paid) > BALANCE_TOLERANCE:
+    if expected_paid != paid and abs(expected_paid - paid) > BALANCE_TOLERANCE:
         claim.findings.append(
             reader.finding(
                 Severity.ERROR,
@@ -594,7 +674,8 @@ def _check_claim_balance(reader: ElementReader, claim: ClaimPayment) -> None:
                 "CLP04",
             )
         )
-    if claim.services and lines_complete and abs(lines_paid - claim_adjusted - paid) > BALANCE_TOLERANCE:
+    lines_expected = lines_paid - claim_adjusted
+    if claim.services and lines_complete and lines_expected != paid and abs(lines_expected - paid) > BALANCE_TOLERANCE:
         claim.findings.append(
             reader.finding(
                 Severity.ERROR,
@@ -625,3 +706,13 @@ def read_remittance(text: TransactionText) -> RemittanceAdvice:
     )
     view.attach_text(text)
     return view
+
+
+_NM1_PADDING = ("",) * 10
+
+
+def _person(elements: list[str]) -> PersonIdentity:
+    """parties.person_from_nm1 for the one NM1*QC of every claim: positional, padding only short
+    segments (entity, last, first, middle name, NM108 id qualifier, NM109 id)."""
+    padded = elements if len(elements) > 9 else [*elements, *_NM1_PADDING]
+    return PersonIdentity(padded[1], padded[3], padded[4], padded[5], padded[8], padded[9])
