@@ -44,10 +44,6 @@ def main() -> None:
     configure_logging(settings.log_format, settings.log_level)
 
 
-def _settings() -> Settings:
-    return Settings()
-
-
 def _ledger(settings: Settings) -> Ledger:
     """Open the ledger, refusing one whose schema is behind this code (the fix is one command)."""
     url = settings.ledger_url
@@ -85,14 +81,14 @@ def demo(
     portals: Annotated[bool, typer.Option(help="Also check claims on the local sandbox portals.")] = True,
 ) -> None:
     """The main job on embedded defaults: the synthetic practice imported, its claims checked by the bots."""
-    settings = _settings()
+    settings = Settings()
     run_demo(settings, prepare_ledger(settings), out, portals=portals)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the ledger and load config/payers.yaml into it."""
-    settings = _settings()
+    settings = Settings()
     ledger = prepare_ledger(settings)
     log.info("ledger upgraded", payers=len(ledger.payers()))
     out.print(f"ledger ready: {ledger.engine.url.render_as_string(hide_password=True)}", markup=False)
@@ -133,7 +129,7 @@ def claims_import(
         column_mapping = ColumnMapping.load(mapping) if mapping else None
     except MappingError as error:
         fail(Exit.BAD_INPUT, str(error))
-    ledger = _ledger(_settings())
+    ledger = _ledger(Settings())
     try:
         run_import(ledger, path, column_mapping, as_json)
     except ClaimImportError as error:
@@ -168,7 +164,7 @@ def claims_list(
     as_json: JsonOption = False,
 ) -> None:
     """List claims with their current status (derived from their status history)."""
-    rows = _ledger(_settings()).list_claims(
+    rows = _ledger(Settings()).list_claims(
         status=status, payer_id=payer.upper() if payer else None, limit=limit, offset=offset
     )
     if as_json:
@@ -180,14 +176,15 @@ def claims_list(
 @claims_app.command("show")
 def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
     """One claim: its lines, current status and every status answer recorded for it."""
-    ledger = _ledger(_settings())
+    settings = Settings()
+    ledger = _ledger(settings)
     try:
         summary = ledger.summary(claim_id)
         claim = ledger.get_claim(claim_id)
         history = ledger.history(claim_id)
     except ClaimNotFoundError as error:
         fail(Exit.NOT_FOUND, str(error))
-    codes = CodeSets(_settings().codesets_dir)
+    codes = CodeSets(settings.codesets_dir)
     if as_json:
         print_json(
             {
@@ -235,7 +232,7 @@ def codes_show(
     kind: CodeKind, code: Annotated[str | None, typer.Argument()] = None, as_json: JsonOption = False
 ) -> None:
     """Describe one code, or list a whole code set."""
-    codes = CodeSets(_settings().codesets_dir)
+    codes = CodeSets(Settings().codesets_dir)
     found = [codes.describe(kind, code)] if code else codes.all(kind)
     if found == [None]:
         fail(Exit.NOT_FOUND, f"{kind.value} code {code} is not known")
@@ -256,7 +253,7 @@ def codes_import(kind: CodeKind, path: Path) -> None:
         codes = read_official_list(path)
     except CodeSetError as error:
         fail(Exit.BAD_INPUT, str(error))
-    target = _settings().codesets_dir
+    target = Settings().codesets_dir
     target.mkdir(parents=True, exist_ok=True)
     staged = target / f".{kind.value}.csv.tmp"
     staged.write_text(path.read_text("utf-8-sig"), "utf-8")

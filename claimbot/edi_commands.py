@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from edi import X12SyntaxError, describe, read_x12_file, render_lines
 edi_app = typer.Typer(help="X12 files: 835 remittances, 277/277CA, 271, 999.", no_args_is_help=True)
 
 
-def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) -> None:
+def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
     app.add_typer(edi_app, name="edi")
 
     @edi_app.command("import")
@@ -30,7 +31,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             fail(Exit.BAD_INPUT, f"no such file or folder: {', '.join(missing)}")
-        ledger: Ledger = open_ledger(Settings())
+        ledger = open_ledger(Settings())
         summary = import_edi(ledger, paths)
         if as_json:
             print_json(summary)
@@ -71,7 +72,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
         as_json: JsonOption = False,
     ) -> None:
         """Answers from EDI files whose claim is not (yet) in the ledger."""
-        ledger: Ledger = open_ledger(Settings())
+        ledger = open_ledger(Settings())
         items = ledger.unmatched(include_matched=include_matched)
         if as_json:
             shown = [i.model_dump(mode="json", exclude={"payload"}) for i in items]

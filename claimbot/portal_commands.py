@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -102,7 +103,7 @@ def _result_table(results: list[ClaimStatusResult | ClaimCheckFailed]) -> Table:
     return table
 
 
-def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) -> None:
+def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
     """Add these commands to the main app; `open_ledger(settings)` is the CLI's checked ledger opener."""
 
     @app.command("check")
@@ -115,7 +116,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
     ) -> None:
         """Check one claim with the payer now and record the answer in its history."""
         settings = Settings()
-        ledger: Ledger = open_ledger(settings)
+        ledger = open_ledger(settings)
         try:
             claim = ledger.get_claim(claim_id)
         except ClaimNotFoundError as error:
@@ -153,7 +154,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
     ) -> None:
         """Check a member's coverage and benefits with the payer now, and record the answer."""
         settings = Settings()
-        ledger: Ledger = open_ledger(settings)
+        ledger = open_ledger(settings)
         try:
             birth = date.fromisoformat(dob)
             service_date = date.fromisoformat(on) if on else date.today()
@@ -236,7 +237,7 @@ def register(app: typer.Typer, open_ledger: typer.models.CommandFunctionType) ->
     ) -> None:
         """Run a playbook on one claim without recording anything: for whoever writes or fixes it."""
         settings = Settings()
-        ledger: Ledger = open_ledger(settings)
+        ledger = open_ledger(settings)
         try:
             query = ClaimQuery.from_claim(ledger.get_claim(claim))
         except ClaimNotFoundError as error:

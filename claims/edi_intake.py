@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from claims.ledger import Ledger, LedgerWriter, UnmatchedItem, UnmatchedKind
+from claims.ledger import ClaimNotFoundError, Ledger, LedgerWriter, UnmatchedItem, UnmatchedKind
 from claims.models import (
     AdjustmentGroup,
     CheckSource,
@@ -202,7 +202,16 @@ def claim_status_records(document: X12Document, response: ClaimStatusResponse) -
 
 
 def _record(writer: LedgerWriter, record: StatusCheck | Payment, source: str, summary: EdiImportSummary) -> None:
-    if not writer.claim_exists(record.claim_id):
+    """Record an answer against its claim; an answer for a claim the ledger lacks waits, unmatched."""
+    try:
+        if isinstance(record, StatusCheck):
+            if writer.record_status_check(record):
+                summary.status_checks += 1
+                summary.claims_matched += 1
+                summary.denials += sum(1 for d in record.denials if is_denial(d.group, d.carc))
+        elif writer.record_payment(record):
+            summary.payments += 1
+    except ClaimNotFoundError:  # raised before anything is written
         kind = UnmatchedKind.STATUS if isinstance(record, StatusCheck) else UnmatchedKind.PAYMENT
         queued = writer.queue_unmatched(
             UnmatchedItem(
@@ -216,14 +225,6 @@ def _record(writer: LedgerWriter, record: StatusCheck | Payment, source: str, su
             )
         )
         summary.unmatched += int(queued)
-        return
-    if isinstance(record, StatusCheck):
-        if writer.record_status_check(record):
-            summary.status_checks += 1
-            summary.claims_matched += 1
-            summary.denials += sum(1 for d in record.denials if is_denial(d.group, d.carc))
-    elif writer.record_payment(record):
-        summary.payments += 1
 
 
 def _import_document(ledger: Ledger, document: X12Document, summary: EdiImportSummary) -> None:

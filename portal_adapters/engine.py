@@ -448,14 +448,14 @@ class PlaybookPortalAdapter:
     async def _page_facts(self, session: PortalSession) -> tuple[str, str, dict[str, str]]:
         """The page's text (frames included), its URL, and the text of every recogniser element present."""
         outcomes = self.playbook.outcomes
-        recognizers = [r for group in outcomes.model_dump().values() for r in group]
+        recognizers = [r for name in type(outcomes).model_fields for r in getattr(outcomes, name)]
         try:
             text = (await session.page.content()).lower()
             for frame in session.page.frames[1:]:
                 text += (await frame.content()).lower()
             elements: dict[str, str] = {}
             for spec in recognizers:
-                selector, frame_name = spec.get("selector"), spec.get("frame")
+                selector, frame_name = spec.selector, spec.frame
                 if selector and selector not in elements:
                     found = (await self._target(session, frame_name)).locator(selector)
                     if await found.count() > 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -63,7 +64,7 @@ def query(claim: SandboxClaim) -> ClaimQuery:
         patient=patient(claim),
         service_date_from=min(line.service_date_from for line in claim.lines),
         service_date_to=max(line.service_date_to for line in claim.lines),
-        billed_amount=sum((line.charge for line in claim.lines), start=claim.lines[0].charge * 0),
+        billed_amount=sum((line.charge for line in claim.lines), Decimal("0.00")),
         rendering_npi=claim.rendering_npi,
     )
 

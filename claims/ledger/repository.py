@@ -395,9 +395,6 @@ class LedgerWriter:
             edi_files.insert(), {"sha256": sha256, "name": name, "imported_at": utc_now(), "summary": summary}
         )
 
-    def claim_exists(self, claim_id: str) -> bool:
-        return self._conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).first() is not None
-
     def queue_unmatched(self, item: UnmatchedItem) -> bool:
         """Keep an answer whose claim is not in the ledger. False when it was queued before."""
         if self._conn.execute(
