@@ -8,6 +8,7 @@ collecting findings from every level. Reading is pure; ``read_x12_file`` is the 
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from edi.eligibility import (
 )
 from edi.findings import Finding, FindingCode, Severity
 from edi.professional_claim import ProfessionalClaimSet, read_professional_claims
-from edi.reader import Interchange, scan_envelopes
+from edi.reader import Buffer, Interchange, scan_envelopes
 from edi.remittance import RemittanceAdvice, read_remittance
 from edi.transaction import TransactionText, TransactionView, UnrecognizedTransaction, read_unrecognized
 from edi.values import ElementReader
@@ -84,7 +85,7 @@ def _records(transaction: Transaction) -> Iterator[list[Finding]]:
             yield result.findings
 
 
-def read_x12(data: bytes | str, source_name: str) -> X12Document:
+def read_x12(data: Buffer | str, source_name: str) -> X12Document:
     """Read an X12 file's content. Raises :class:`edi.X12SyntaxError` only when there is no
     readable envelope; every other problem is a finding on the document, transaction or claim."""
     with _cyclic_gc_paused():
@@ -100,8 +101,14 @@ def read_x12(data: bytes | str, source_name: str) -> X12Document:
 
 
 def read_x12_file(path: str | os.PathLike[str]) -> X12Document:
+    """Read a file through a memory map: a large remittance is decoded straight from the page
+    cache instead of being copied into a bytes object first."""
     file_path = Path(path)
-    return read_x12(file_path.read_bytes(), file_path.name)
+    with file_path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return read_x12(b"", file_path.name)
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return read_x12(mapped, file_path.name)
 
 
 def _view_reader(text: TransactionText) -> Callable[[TransactionText], Transaction]:

@@ -15,14 +15,17 @@ separators inferred from the ST segment.
 from __future__ import annotations
 
 import functools
+import mmap
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from pydantic import BaseModel, ValidationError
 
 from edi.acknowledgment import InterchangeAck, read_interchange_ack
 from edi.findings import Finding, FindingCode, Severity, X12SyntaxError
-from edi.segments import Separators, is_usable_separator
+from edi.segments import Separators, TerminatedSegments, is_usable_separator
 from edi.transaction import TransactionHeader, TransactionText
 from edi.values import ElementReader
 
@@ -36,6 +39,9 @@ _ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 _BLANKS = " \t\r\n"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
+"""What X12 content can be read from besides text: bytes, or a memory-mapped file."""
 
 
 class FunctionalGroup(BaseModel):
@@ -85,7 +91,7 @@ class EnvelopeScan:
     segment_count: int
 
 
-def scan_envelopes(data: bytes | str, source_name: str) -> EnvelopeScan:
+def scan_envelopes(data: Buffer | str, source_name: str) -> EnvelopeScan:
     """Split ``data`` into interchanges, groups and transaction texts, with envelope findings."""
     findings: list[Finding] = []
     reader = ElementReader(source_name)
@@ -124,18 +130,15 @@ def _split_and_walk(
     """Split from ``start`` on; re-detect separators where a later ISA uses different ones."""
     while True:
         chunk = text[start:]
-        pieces, strip_chars, boundary = _split_segments(chunk, separators)
-        tail = pieces.pop()
-        if "" in pieces:
-            segments = [piece for piece in pieces if piece]
-            boundary = None
-        else:
-            segments = pieces
-        marks = _envelope_marks(segments, chunk, boundary, separators.element)
+        segments, tail, strip_chars = _split_segments(chunk, separators)
+        marks = _envelope_marks(segments, chunk, separators.element)
         restart = _first_isa_with_other_separators(segments, marks, separators)
         if restart is not None:
             walker.walk(segments[:restart], separators, [mark for mark in marks if mark < restart])
-            start += _offset_of_segment(restart, chunk, separators.segment, strip_chars)
+            if isinstance(segments, TerminatedSegments):
+                start += segments.offset(restart)
+            else:
+                start += _offset_of_segment(restart, chunk, separators.segment, strip_chars)
         else:
             walker.walk(segments, separators, marks)
             # an interchange with another terminator is not split at all: it sits in the tail
@@ -149,13 +152,15 @@ def _split_and_walk(
         separators = _read_isa_separators(text, start, reader, walker.segment_count + 1, findings)
 
 
-def _split_segments(chunk: str, separators: Separators) -> tuple[list[str], str, str | None]:
-    """Segment texts (the last piece is the text after the final terminator), the blank characters
-    stripped from them, and the exact boundary between segments when there is one.
+def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], str, str]:
+    """The segments of ``chunk``, the text after its final terminator (stripped), and the blank
+    characters stripped from segments.
 
-    Files are written either on one line or with the same line break after every terminator; then
-    splitting on terminator + line break yields clean segments at once. Anything else (mixed line
-    breaks, blanks around segments) is split on the terminator and stripped piece by piece.
+    Files are written either on one line or with the same line break after every terminator;
+    then every segment ends with the same boundary (terminator + line break) and the chunk is
+    kept as text, split only when read (:class:`TerminatedSegments`). Anything else (mixed line
+    breaks, blanks around segments, empty segments) is split on the terminator now and stripped
+    piece by piece.
     """
     terminator = separators.segment
     separator_characters = {separators.element, separators.component, separators.repetition, terminator}
@@ -167,13 +172,14 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[list[str], str,
         line_break = ""
     boundary = terminator + line_break
     if line_break or ("\n" not in chunk and "\r" not in chunk):
-        # split first and compare the piece count with the terminator count: one pass over the
-        # text less than counting the boundary too (a boundary cannot overlap itself)
-        pieces = chunk.split(boundary)
-        if len(pieces) - 1 == chunk.count(terminator):
-            pieces[-1] = pieces[-1].strip(strip_chars)
-            return pieces, strip_chars, boundary
-    return [piece.strip(strip_chars) for piece in chunk.split(terminator)], strip_chars, None
+        # a boundary cannot overlap itself, so equal counts mean every terminator starts one
+        count = chunk.count(boundary)
+        if count == chunk.count(terminator) and not chunk.startswith(boundary) and boundary * 2 not in chunk:
+            tail_start = chunk.rfind(boundary) + len(boundary) if count else 0
+            return TerminatedSegments(chunk, boundary, count), chunk[tail_start:].strip(strip_chars), strip_chars
+    pieces = [piece.strip(strip_chars) for piece in chunk.split(terminator)]
+    tail = pieces.pop()
+    return [piece for piece in pieces if piece], tail, strip_chars
 
 
 @functools.lru_cache(maxsize=16)
@@ -182,15 +188,17 @@ def _envelope_pattern(boundary: str, element_separator: str) -> re.Pattern[str]:
     return re.compile(f"{re.escape(boundary)}(?:{ids}){re.escape(element_separator)}")
 
 
-def _envelope_marks(segments: list[str], chunk: str, boundary: str | None, element_separator: str) -> list[int]:
+def _envelope_marks(segments: Sequence[str], chunk: str, element_separator: str) -> list[int]:
     """Indexes of the segments that may be envelope segments (ISA, GS, ST, SE, GE, IEA, TA1).
 
-    With an exact boundary the text is searched directly (one C-level pass instead of a Python
-    test per segment); the walker still confirms each candidate's segment id.
+    Text kept as :class:`TerminatedSegments` is searched directly (one C-level pass instead of a
+    Python test per segment), and the offset of each candidate is remembered so that reading it
+    later costs one search; the walker still confirms each candidate's segment id.
     """
-    if boundary is None:
+    if not isinstance(segments, TerminatedSegments):
         return [index for index, segment in enumerate(segments) if segment[:2] in _ENVELOPE_PREFIXES]
     marks = [0] if segments and segments[0][:2] in _ENVELOPE_PREFIXES else []
+    boundary = segments.boundary
     index = 0
     counted_until = 0
     boundary_length = len(boundary)
@@ -208,32 +216,39 @@ def _envelope_marks(segments: list[str], chunk: str, boundary: str | None, eleme
         counted_until = position
         if index < segment_total:
             marks.append(index)
+            segments.remember_offset(index, position)
     return marks
 
 
-def _decode(data: bytes | str, reader: ElementReader, findings: list[Finding]) -> str:
+def _decode(data: Buffer | str, reader: ElementReader, findings: list[Finding]) -> str:
     if isinstance(data, str):
         if data.startswith("\ufeff"):
             findings.append(_bom_finding(reader))
             return data[1:]
         return data
-    if data.startswith(_UTF8_BOM):
-        findings.append(_bom_finding(reader))
-        data = data[len(_UTF8_BOM) :]
-    elif data.startswith(_UTF16_BOMS):
-        findings.append(_bom_finding(reader))
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        findings.append(
-            reader.finding(
-                Severity.WARNING,
-                FindingCode.NOT_UTF8,
-                f"not valid UTF-8 (byte {error.start}); decoded as Latin-1, non-ASCII characters may be wrong",
-            )
-        )
-        return data.decode("latin-1")
+    # through a memoryview, so a memory-mapped file is decoded without another copy of its bytes;
+    # every view is released on the way out, or the map could not be closed
+    with memoryview(data) as whole:
+        skip = 0
+        if whole[: len(_UTF8_BOM)] == _UTF8_BOM:
+            findings.append(_bom_finding(reader))
+            skip = len(_UTF8_BOM)
+        elif bytes(whole[:2]) in _UTF16_BOMS:
+            findings.append(_bom_finding(reader))
+            return str(whole, "utf-16", "replace")
+        with whole[skip:] as view:
+            try:
+                return str(view, "utf-8")
+            except UnicodeDecodeError as error:
+                findings.append(
+                    reader.finding(
+                        Severity.WARNING,
+                        FindingCode.NOT_UTF8,
+                        f"not valid UTF-8 (byte {error.start + skip}); decoded as Latin-1, "
+                        "non-ASCII characters may be wrong",
+                    )
+                )
+                return str(view, "latin-1")
 
 
 def _bom_finding(reader: ElementReader) -> Finding:
@@ -397,7 +412,7 @@ def _bare_transaction_separators(text: str, reader: ElementReader, findings: lis
     return start, separators
 
 
-def _first_isa_with_other_separators(segments: list[str], marks: list[int], separators: Separators) -> int | None:
+def _first_isa_with_other_separators(segments: Sequence[str], marks: list[int], separators: Separators) -> int | None:
     """Index of the first later ISA whose element separator or terminator differs from ours.
 
     Such an ISA was not split off by our terminator, so it still holds an element separator
@@ -463,7 +478,7 @@ class _OpenGroup:
 @dataclass(slots=True)
 class _OpenTransaction:
     elements: list[str]
-    segments: list[str]
+    segments: Sequence[str]
     start_index: int
     first_segment: int
     findings: list[Finding]
@@ -484,7 +499,7 @@ class _EnvelopeWalker:
         self._transaction: _OpenTransaction | None = None
         self._separators = Separators()
 
-    def walk(self, segments: list[str], separators: Separators, marks: list[int]) -> None:
+    def walk(self, segments: Sequence[str], separators: Separators, marks: list[int]) -> None:
         """Process ``segments`` (numbered on from the segments already walked); ``marks`` are the
         indexes of possible envelope segments, every other segment is data."""
         self._separators = separators
@@ -553,7 +568,7 @@ class _EnvelopeWalker:
         self._close_group(None, number, "the input ends")
         self._close_interchange(None, number, "the input ends")
 
-    def _data_segments(self, segments: list[str], start: int, end: int, first_number: int) -> None:
+    def _data_segments(self, segments: Sequence[str], start: int, end: int, first_number: int) -> None:
         if self._transaction is not None:
             return
         segment_id = _segment_id(segments[start], self._separators.element)[:3]
@@ -566,7 +581,7 @@ class _EnvelopeWalker:
             segment_id,
         )
 
-    def _envelope_segment(self, segment_id: str, segments: list[str], index: int, number: int) -> None:
+    def _envelope_segment(self, segment_id: str, segments: Sequence[str], index: int, number: int) -> None:
         elements = segments[index].split(self._separators.element)
         if segment_id == "ST":
             self._open_transaction(elements, segments, index, number)
@@ -627,7 +642,7 @@ class _EnvelopeWalker:
             )
         self._group = _OpenGroup(elements, number)
 
-    def _open_transaction(self, elements: list[str], segments: list[str], index: int, number: int) -> None:
+    def _open_transaction(self, elements: list[str], segments: Sequence[str], index: int, number: int) -> None:
         self._close_transaction(None, number, "the next ST")
         findings: list[Finding] = []
         if self._group is None:
@@ -651,7 +666,7 @@ class _EnvelopeWalker:
         number: int,
         closed_by: str,
         *,
-        segments: list[str] | None = None,
+        segments: Sequence[str] | None = None,
         se_index: int = 0,
     ) -> None:
         transaction = self._transaction

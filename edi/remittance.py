@@ -229,6 +229,8 @@ class _RemittanceBuilder:
         # conversion. Only segments read without findings are remembered, so a hit behaves
         # exactly like the general path below, which handles misses and everything else.
         dtm_head, cas_head, svc_head = (name + element_separator for name in ("DTM", "CAS", "SVC"))
+        line_control_head = f"REF{element_separator}6R{element_separator}"
+        line_control_start = len(line_control_head)
         date_segments = self.date_segments
         adjustment_segments = self.adjustment_segments
         service_segments = self.service_segments
@@ -298,13 +300,14 @@ class _RemittanceBuilder:
                     if allowed is not None:
                         service.allowed_amount = allowed
                         continue
-            elif first == "R" and service is not None:
-                # REF*6R (line item control number) follows every service line: split off only the
-                # three elements that matter (REF, qualifier, REF02) instead of the whole segment
-                parts = segment_text.split(element_separator, 3)
-                if parts[0] == "REF" and len(parts) > 2 and parts[1] == "6R":
-                    service.line_control_number = parts[2]
-                    continue
+            elif first == "R" and service is not None and segment_text.startswith(line_control_head):
+                # REF*6R (line item control number) follows every service line: REF02 is sliced off
+                # the text (one string) instead of splitting the segment (a list and four strings)
+                line_control_number = segment_text[line_control_start:]
+                if element_separator in line_control_number:
+                    line_control_number = line_control_number.partition(element_separator)[0]
+                service.line_control_number = line_control_number
+                continue
             elements = segment_text.split(element_separator)
             segment_id = elements[0]
             count = len(elements)

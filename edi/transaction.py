@@ -7,7 +7,7 @@ segments (``segments()``) without the JSON form of a view carrying them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,13 +39,13 @@ class TransactionText:
     """Segment texts of one transaction, ST first and SE last when present (``complete``)."""
 
     header: TransactionHeader
-    segments: list[str]
+    segments: Sequence[str]
     separators: Separators
     source_name: str
     findings: list[Finding] = field(default_factory=list)
 
     @property
-    def body(self) -> list[str]:
+    def body(self) -> Sequence[str]:
         """Segments between ST and SE."""
         return self.segments[1:-1] if self.header.complete else self.segments[1:]
 
