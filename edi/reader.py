@@ -183,9 +183,11 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], 
 
 
 @functools.lru_cache(maxsize=16)
-def _envelope_pattern(boundary: str, element_separator: str) -> re.Pattern[str]:
+def _envelope_pattern(boundary_end: str, element_separator: str) -> re.Pattern[str]:
+    """An envelope segment id after the last character of the boundary: a one-character prefix is
+    scanned for much faster than the whole boundary (a line break is rarer than the terminator)."""
     ids = "|".join(sorted(_ENVELOPE_IDS))
-    return re.compile(f"{re.escape(boundary)}(?:{ids}){re.escape(element_separator)}")
+    return re.compile(f"{re.escape(boundary_end)}(?:{ids}){re.escape(element_separator)}")
 
 
 def _envelope_marks(segments: Sequence[str], chunk: str, element_separator: str) -> list[int]:
@@ -207,8 +209,10 @@ def _envelope_marks(segments: Sequence[str], chunk: str, element_separator: str)
     # counting the shorter side avoids a second pass over the whole text
     segment_total = len(segments)
     chunk_length = len(chunk)
-    for match in _envelope_pattern(boundary, element_separator).finditer(chunk):
-        position = match.start() + boundary_length
+    for match in _envelope_pattern(boundary[-1], element_separator).finditer(chunk):
+        position = match.start() + 1
+        if boundary_length > 1 and not chunk.startswith(boundary, position - boundary_length):
+            continue  # a line break inside a segment, not after its terminator
         if position - counted_until <= chunk_length - position:
             index += chunk.count(boundary, counted_until, position)
         else:

@@ -238,6 +238,7 @@ class _RemittanceBuilder:
         claims = self.claims
         claim: ClaimPayment | None = None
         service: ServiceLinePayment | None = None
+        services: list[ServiceLinePayment] = []  # of the open claim, stored as its tuple when it closes
         service_period_qualifiers = _SERVICE_PERIOD_QUALIFIERS
         number = text.header.first_segment
         # a large ERA's body is a window on the file's text, split a block at a time as it is read
@@ -290,9 +291,10 @@ class _RemittanceBuilder:
                             segment_text, segment_text.split(element_separator), number, claim.findings
                         )
                     if values is not None:
-                        # positional: this runs once per service line of every ERA (keywords cost twice as much)
-                        service = ServiceLinePayment(number, *values)
-                        claim.services += (service,)
+                        # positional and unpacked (no argument tuple): this runs for every service line
+                        procedure, charge, paid, revenue_code, units, submitted = values
+                        service = ServiceLinePayment(number, procedure, charge, paid, revenue_code, units, submitted)
+                        services.append(service)
                         continue
             elif first == "A":
                 if service is not None:
@@ -312,6 +314,9 @@ class _RemittanceBuilder:
             segment_id = elements[0]
             count = len(elements)
             if segment_id == "CLP":
+                if claim is not None and services:
+                    claim.services = tuple(services)
+                    services = []
                 claim = self._claim(elements, count, number)
                 claims.append(claim)
                 service = None
@@ -339,6 +344,9 @@ class _RemittanceBuilder:
                     positions = _MOA_REMARK_POSITIONS if segment_id == "MOA" else _MIA_REMARK_POSITIONS
                     claim.remark_codes += tuple(elements[p] for p in positions if p < count and elements[p])
             elif segment_id == "LX" or segment_id == "PLB":
+                if claim is not None and services:
+                    claim.services = tuple(services)
+                    services = []
                 claim = None
                 service = None
                 if segment_id == "PLB":
@@ -353,6 +361,8 @@ class _RemittanceBuilder:
                 self._date_segment(segment_text, number, claim)
             else:
                 self._header_segment(elements, number)
+        if claim is not None and services:
+            claim.services = tuple(services)
 
     def _header_segment(self, elements: list[str], number: int) -> None:
         segment_id = elements[0]
