@@ -1,8 +1,9 @@
 """What every typed transaction view shares: the ST..SE header, findings and the raw segments.
 
-The reader hands each view a :class:`TransactionText` (the segment texts of one ST..SE plus where
-they sit in the file); the view keeps it privately so callers can always go back to the exact
-segments (``segments()``) without the JSON form of a view carrying them.
+The reader hands each view a :class:`TransactionText` (the segment texts of one ST..SE, as a list
+or as a window on the file's text split on demand, plus where they sit in the file); the view
+keeps it privately so callers can always go back to the exact segments (``segments()``) without
+the JSON form of a view carrying them.
 """
 
 from __future__ import annotations
