@@ -115,10 +115,8 @@ def _errors(findings: list[Finding]) -> Iterator[FindingLine]:
 
 
 def _raw(transaction: Transaction, segment_number: int) -> str | None:
-    for segment in transaction.segments():
-        if segment.number == segment_number:
-            return segment.raw[:2000]
-    return None
+    segment = transaction.segment(segment_number)
+    return segment.raw[:2000] if segment is not None else None
 
 
 def remittance_records(document: X12Document, remittance: RemittanceAdvice) -> Iterator[Intake]:

@@ -7,6 +7,7 @@ be copied into a corrected claim without losing anything the typed views do not 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -83,16 +84,23 @@ class TerminatedSegments(Sequence[str]):
     so indexing near them costs one search.
     """
 
-    __slots__ = ("_boundary", "_first", "_length", "_offsets", "_text")
+    __slots__ = ("_boundary", "_first", "_known", "_length", "_offsets", "_text")
 
     def __init__(
-        self, text: str, boundary: str, length: int, *, first: int = 0, offsets: dict[int, int] | None = None
+        self,
+        text: str,
+        boundary: str,
+        length: int,
+        *,
+        first: int = 0,
+        offsets: tuple[dict[int, int], list[int]] | None = None,
     ) -> None:
         self._text = text
         self._boundary = boundary
         self._first = first
         self._length = length
-        self._offsets = offsets if offsets is not None else {0: 0}
+        # index -> character offset, and the same indexes sorted (to find the nearest one below)
+        self._offsets, self._known = offsets if offsets is not None else ({0: 0}, [0])
 
     @property
     def boundary(self) -> str:
@@ -100,6 +108,8 @@ class TerminatedSegments(Sequence[str]):
 
     def remember_offset(self, index: int, offset: int) -> None:
         """Record where segment ``index`` (counted from the start of the text) starts."""
+        if index not in self._offsets:
+            bisect.insort(self._known, index)
         self._offsets[index] = offset
 
     def offset(self, index: int) -> int:
@@ -109,12 +119,12 @@ class TerminatedSegments(Sequence[str]):
         known = offsets.get(absolute)
         if known is not None:
             return known
-        base = absolute - 1 if absolute - 1 in offsets else max(seen for seen in offsets if seen < absolute)
+        base = absolute - 1 if absolute - 1 in offsets else self._known[bisect.bisect_left(self._known, absolute) - 1]
         position = offsets[base]
         text, boundary = self._text, self._boundary
         for _ in range(absolute - base):
             position = text.find(boundary, position) + len(boundary)
-        offsets[absolute] = position
+        self.remember_offset(absolute, position)
         return position
 
     def __len__(self) -> int:
@@ -132,7 +142,11 @@ class TerminatedSegments(Sequence[str]):
             if window.step != 1:
                 return list(self)[key]
             return TerminatedSegments(
-                self._text, self._boundary, len(window), first=self._first + window.start, offsets=self._offsets
+                self._text,
+                self._boundary,
+                len(window),
+                first=self._first + window.start,
+                offsets=(self._offsets, self._known),
             )
         start = self.offset(range(self._length)[key])
         return self._text[start : self._text.find(self._boundary, start)]

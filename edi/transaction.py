@@ -69,6 +69,18 @@ class TransactionView(BaseModel):
     def attach_text(self, text: TransactionText) -> None:
         self._text = text
 
+    def segment(self, number: int) -> Segment | None:
+        """The segment numbered ``number`` in the file, if this transaction holds it. Direct: a
+        caller keeping evidence for each of 20,000 claims must not walk the transaction each time."""
+        if self._text is None:
+            return None
+        index = number - self._text.header.first_segment
+        texts = self._text.segments
+        if not 0 <= index < len(texts):
+            return None
+        separators = self._text.separators
+        return Segment(number, tuple(texts[index].split(separators.element)), separators)
+
     def segments(self) -> list[Segment]:
         """The transaction's segments exactly as read, ST..SE."""
         if self._text is None:

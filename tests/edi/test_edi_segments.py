@@ -76,3 +76,14 @@ def test_equal_to_the_list_it_stands_for() -> None:
     assert segments == listed and listed == segments  # both operand orders on purpose
     assert segments[1:] == TerminatedSegments("B*2~C*3~", "~", 2)
     assert segments != ["A*1", "B*2"] and segments != "A*1~B*2~C*3"
+
+
+def test_a_segment_is_found_by_its_number_in_any_order() -> None:
+    document = read_x12(interchange([remittance([paid_claim(f"PCN{n}") for n in range(1, 40)])]), "era.835")
+    (advice,) = document.transactions_of(RemittanceAdvice)
+    every = {segment.number: segment.raw for segment in advice.segments()}
+    for number in [*reversed(every), *every, 57, 3]:
+        found = advice.segment(number)
+        assert found is not None and found.raw == every[number]
+    assert advice.segment(1) is None and advice.segment(max(every) + 1) is None
+    assert [advice.segment(claim.segment_number).raw.split("*")[1] for claim in advice.claims][:2] == ["PCN1", "PCN2"]
