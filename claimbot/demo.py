@@ -24,7 +24,7 @@ from claimbot.settings import Settings
 from claims.codesets import CodeSets
 from claims.importing import ImportReport, import_claims_csv
 from claims.ledger import ClaimSummary, Ledger
-from claims.status import ClaimStatus, is_denial
+from claims.status import ClaimStatus
 from portal_adapters.browser import LAUNCH_ARGS, BrowserNotFound, find_chromium
 from portal_adapters.contract import ClaimCheckFailed
 from portal_adapters.credentials import PortalAccount
@@ -104,7 +104,7 @@ def denials_to_work(ledger: Ledger, claims: list[ClaimSummary]) -> Table:
         if claim.status not in (ClaimStatus.DENIED, ClaimStatus.PARTIALLY_PAID, ClaimStatus.REJECTED):
             continue
         latest = ledger.history(claim.claim_id)[-1]
-        reasons = sorted({(d.group.value, d.carc) for d in latest.denials if is_denial(d.group, d.carc)})
+        reasons = sorted({(d.group.value, d.carc) for d in latest.denials if d.needs_work})
         text = "; ".join(codes.denial_text(g, c) for g, c in reasons) or (latest.payer_status_text or "")
         table.add_row(
             claim.claim_id,

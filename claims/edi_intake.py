@@ -27,7 +27,7 @@ from claims.models import (
     StatusCheck,
     utc_now,
 )
-from claims.status import is_denial, refine_with_amounts, status_from_277, status_from_835
+from claims.status import refine_with_amounts, status_from_277, status_from_835
 from edi import (
     ClaimPayment,
     ClaimStatusResponse,
@@ -131,7 +131,7 @@ def remittance_records(document: X12Document, remittance: RemittanceAdvice) -> I
         source = f"{document.source_name}#{claim.segment_number}"
         denials = _denials(claim)
         paid = claim.paid or Decimal("0.00")
-        status = status_from_835(claim.status_code, paid, any(is_denial(d.group, d.carc) for d in denials))
+        status = status_from_835(claim.status_code, paid, any(d.needs_work for d in denials))
         key = _key(document, remittance, claim.segment_number, "835")
         yield (
             StatusCheck(
@@ -206,7 +206,7 @@ def _record(writer: LedgerWriter, record: StatusCheck | Payment, source: str, su
             if writer.record_status_check(record):
                 summary.status_checks += 1
                 summary.claims_matched += 1
-                summary.denials += sum(1 for d in record.denials if is_denial(d.group, d.carc))
+                summary.denials += sum(1 for d in record.denials if d.needs_work)
         elif writer.record_payment(record):
             summary.payments += 1
     except ClaimNotFoundError:  # raised before anything is written

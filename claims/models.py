@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from claims.status import ClaimStatus
+from claims.status import ClaimStatus, is_denial
 
 
 def utc_now() -> datetime:
@@ -202,6 +202,11 @@ class Denial(Model):
     @property
     def code(self) -> str:
         return f"{self.group}-{self.carc}"
+
+    @property
+    def needs_work(self) -> bool:
+        """A denial someone must act on (see claims.status.is_denial), judged with its amount."""
+        return is_denial(self.group, self.carc, self.amount)
 
 
 class StatusCheck(Model):

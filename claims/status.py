@@ -81,8 +81,12 @@ def status_from_277(category_code: str, status_code: str | None = None) -> Claim
 NOT_DENIALS = frozenset({("CO", "45"), ("CO", "253"), ("OA", "23")})
 
 
-def is_denial(group: str, carc: str) -> bool:
-    """A reason that leaves money unpaid and needs work (not a write-off, not the patient's share)."""
+def is_denial(group: str, carc: str, amount: Decimal | None = None) -> bool:
+    """A reason that leaves money unpaid and needs work: not a write-off, not the patient's share,
+    and not an adjustment of zero or less when the amount is known (interest the payer added,
+    CAS*OA*225*-1.50, or an informational 0.00), which leaves nothing unpaid."""
+    if amount is not None and amount <= 0:
+        return False
     return group != "PR" and (group, carc) not in NOT_DENIALS
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from claims.models import AdjustmentGroup, Benefit, Denial
-from claims.status import ClaimStatus, is_denial, refine_with_amounts, status_from_277
+from claims.status import ClaimStatus, refine_with_amounts, status_from_277
 from portal_adapters.playbook.schema import BENEFIT_FIELDS, ClaimStatusTask, EligibilityTask, Extraction, FieldSpec
 
 
@@ -244,7 +244,7 @@ def read_claim(page: ExtractedPage, task: ClaimStatusTask) -> ClaimReading:
         raise LayoutMismatch("status", "the page shows neither a status category nor status words")
     denial_table = task.extract.tables.get("denials")
     denials = _denials(page.tables.get("denials", []), denial_table.columns) if denial_table else ()
-    status = refine_with_amounts(status, typed.get("paid_amount"), any(is_denial(d.group, d.carc) for d in denials))
+    status = refine_with_amounts(status, typed.get("paid_amount"), any(d.needs_work for d in denials))
     return ClaimReading(status=status, denials=denials, **{k: v for k, v in typed.items() if v is not None})
 
 

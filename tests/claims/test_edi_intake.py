@@ -71,6 +71,20 @@ def test_835_records_status_denials_payments_and_queues_unknown_claims(ledger: L
     ]
 
 
+def test_interest_paid_with_a_claim_is_not_a_denial(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    with_interest = paid_claim("C1")
+    with_interest[0] = "CLP*C1*1*200.00*151.25*10.00*12*ICN-C1*11*1"
+    with_interest.insert(1, "CAS*OA*225*-1.25")  # the payer paid late and added interest
+    text = era(with_interest)
+    with sqlite_ledger.writer() as writer:
+        writer.upsert_claims([make_claim("C1")])
+    summary = import_edi(sqlite_ledger, [write(tmp_path, "interest.835", text)])
+    assert (summary.status_checks, summary.denials, summary.findings) == (1, 0, [])
+    [paid] = sqlite_ledger.history("C1")
+    assert paid.status is ClaimStatus.PAID
+    assert ("OA-225", Decimal("-1.25")) in [(d.code, d.amount) for d in paid.denials]
+
+
 def test_the_same_file_or_the_same_content_twice_records_nothing_twice(ledger: Ledger, tmp_path: Path) -> None:
     with ledger.writer() as writer:
         writer.upsert_claims([make_claim("C1")])

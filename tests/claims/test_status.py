@@ -73,3 +73,10 @@ def test_what_counts_as_a_denial() -> None:
     assert not is_denial("CO", "45")
     assert not is_denial("PR", "2")
     assert is_denial("OA", "18")
+
+
+def test_an_adjustment_of_zero_or_less_leaves_nothing_unpaid() -> None:
+    assert not is_denial("OA", "225", Decimal("-1.50"))  # interest the payer added
+    assert not is_denial("CO", "50", Decimal("0.00"))  # informational
+    assert is_denial("CO", "50", Decimal("25.00"))
+    assert is_denial("CO", "50")  # amount unknown (a portal page without one): the code decides
