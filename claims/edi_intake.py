@@ -239,13 +239,16 @@ def _import_document(ledger: Ledger, document: X12Document, summary: EdiImportSu
                 summary.acknowledgments_accepted += int(accepted)
                 summary.acknowledgments_rejected += int(not accepted)
             continue
+        records: Iterable[Intake]
         if isinstance(transaction, RemittanceAdvice):
-            records = list(remittance_records(document, transaction))
+            records = remittance_records(document, transaction)
         elif isinstance(transaction, ClaimStatusResponse):
-            records = list(claim_status_records(document, transaction))
+            records = claim_status_records(document, transaction)
         else:
             continue
-        with ledger.writer() as writer:  # one transaction set, one database transaction
+        # one transaction set, one database transaction; records are made as they are written, so
+        # a 20,000-claim ERA never holds 40,000 records at once (any error rolls the set back)
+        with ledger.writer() as writer:
             for item in records:
                 if isinstance(item, FindingLine):
                     summary.findings.append(item)
