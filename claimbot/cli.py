@@ -16,7 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from claimbot import edi_commands, portal_commands
-from claimbot.console import Exit, JsonOption, err, fail, out, print_json
+from claimbot.console import Exit, JsonOption, err, fail, out, print_json, write_json_text
 from claimbot.demo import run_demo
 from claimbot.logs import configure_logging, get_logger
 from claimbot.settings import Settings
@@ -168,7 +168,7 @@ def claims_list(
         status=status, payer_id=payer.upper() if payer else None, limit=limit, offset=offset
     )
     if as_json:
-        out.print(TypeAdapter(list[ClaimSummary]).dump_json(rows, indent=2).decode(), markup=False)
+        write_json_text(TypeAdapter(list[ClaimSummary]).dump_json(rows, indent=2).decode())
     else:
         out.print(_summary_table(rows))
 
@@ -238,7 +238,7 @@ def codes_show(
         fail(Exit.NOT_FOUND, f"{kind.value} code {code} is not known")
     rows = [c for c in found if c is not None]
     if as_json:
-        out.print(json.dumps([c.model_dump(mode="json") for c in rows], indent=2), markup=False)
+        write_json_text(json.dumps([c.model_dump(mode="json") for c in rows], indent=2))
         return
     table = Table("code", "description", "normalized status")
     for c in rows:

@@ -32,6 +32,12 @@ def fail(code: Exit, message: str) -> NoReturn:
 
 def print_json(data: object) -> None:
     if isinstance(data, BaseModel):
-        out.print(data.model_dump_json(indent=2), markup=False)
+        write_json_text(data.model_dump_json(indent=2))
     else:
-        out.print(json.dumps(data, indent=2, default=str), markup=False)
+        write_json_text(json.dumps(data, indent=2, default=str))
+
+
+def write_json_text(text: str) -> None:
+    """JSON goes to stdout as it is: scripts parse it, and rich's line wrapping would spend half a
+    minute on the 40 MB a 20,000-claim remittance describes to."""
+    out.file.write(text + "\n")

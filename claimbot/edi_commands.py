@@ -10,7 +10,7 @@ import typer
 from pydantic import TypeAdapter
 from rich.table import Table
 
-from claimbot.console import Exit, JsonOption, fail, out, print_json
+from claimbot.console import Exit, JsonOption, fail, out, print_json, write_json_text
 from claimbot.settings import Settings
 from claims.edi_intake import import_edi
 from claims.ledger import Ledger
@@ -76,7 +76,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         items = ledger.unmatched(include_matched=include_matched)
         if as_json:
             shown = [i.model_dump(mode="json", exclude={"payload"}) for i in items]
-            out.print(TypeAdapter(list[dict[str, object]]).dump_json(shown, indent=2).decode(), markup=False)
+            write_json_text(TypeAdapter(list[dict[str, object]]).dump_json(shown, indent=2).decode())
             return
         table = Table("claim ref", "kind", "payer claim #", "from", "received", "matched")
         for item in items:
