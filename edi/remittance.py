@@ -26,7 +26,7 @@ from typing import Literal
 from edi.findings import Finding, FindingCode, Severity, has_errors
 from edi.parties import Party, PersonIdentity, ProcedureCode, party_from_nm1
 from edi.transaction import TransactionText, TransactionView
-from edi.values import ElementReader, element_name, parse_date
+from edi.values import ElementReader, element_name, is_decimal_text, parse_date
 
 BALANCE_TOLERANCE = Decimal("0.005")
 _ZERO = Decimal(0)
@@ -238,7 +238,9 @@ class _RemittanceBuilder:
         claims = self.claims
         claim: ClaimPayment | None = None
         service: ServiceLinePayment | None = None
-        services: list[ServiceLinePayment] = []  # of the open claim, stored as its tuple when it closes
+        # each claim's service lines, stored on the claims as tuples once the body is read
+        services_of_claims: list[list[ServiceLinePayment]] = []
+        services: list[ServiceLinePayment] = []
         service_period_qualifiers = _SERVICE_PERIOD_QUALIFIERS
         number = text.header.first_segment
         # a large ERA's body is a window on the file's text, split a block at a time as it is read
@@ -314,19 +316,13 @@ class _RemittanceBuilder:
             segment_id = elements[0]
             count = len(elements)
             if segment_id == "CLP":
-                if claim is not None and services:
-                    claim.services = tuple(services)
-                    services = []
                 claim = self._claim(elements, count, number)
                 claims.append(claim)
+                services = []
+                services_of_claims.append(services)
                 service = None
             elif segment_id == "NM1":
-                if claim is not None and count > 9 and elements[1] == "QC":
-                    # the patient of every claim, inline (parties.person_from_nm1 pads and takes keywords)
-                    claim.patient = PersonIdentity(
-                        "QC", elements[3], elements[4], elements[5], elements[8], elements[9]
-                    )
-                elif claim is not None and count > 1:
+                if claim is not None and count > 1:
                     _claim_person(claim, elements)
             elif segment_id == "AMT":
                 if service is not None and claim is not None and count > 2 and elements[1] == "B6":
@@ -344,9 +340,6 @@ class _RemittanceBuilder:
                     positions = _MOA_REMARK_POSITIONS if segment_id == "MOA" else _MIA_REMARK_POSITIONS
                     claim.remark_codes += tuple(elements[p] for p in positions if p < count and elements[p])
             elif segment_id == "LX" or segment_id == "PLB":
-                if claim is not None and services:
-                    claim.services = tuple(services)
-                    services = []
                 claim = None
                 service = None
                 if segment_id == "PLB":
@@ -361,8 +354,8 @@ class _RemittanceBuilder:
                 self._date_segment(segment_text, number, claim)
             else:
                 self._header_segment(elements, number)
-        if claim is not None and services:
-            claim.services = tuple(services)
+        for read_claim, lines in zip(claims, services_of_claims, strict=True):
+            read_claim.services = tuple(lines)
 
     def _header_segment(self, elements: list[str], number: int) -> None:
         segment_id = elements[0]
@@ -425,11 +418,7 @@ class _RemittanceBuilder:
     ) -> Decimal | None:
         """Slow path of an amount: validate and convert a value not seen yet, then remember it."""
         text = elements[position] if position < len(elements) else ""
-        # the test of values.is_decimal_text (optional minus, ASCII digits, at most one point, at
-        # least one digit) with str methods, several times faster than the regex: every claim
-        # total of an ERA comes through here; empty or invalid text goes to the reporting reader
-        digits = (text[1:] if text[:1] == "-" else text).replace(".", "", 1)
-        if not (digits.isdigit() and digits.isascii()):
+        if not is_decimal_text(text):  # empty or invalid: the reporting reader says why
             return self.reader.amount(elements, position, number, findings, required=required, code=code)
         value = Decimal(text)
         if len(self.amounts) < _CACHE_LIMIT:

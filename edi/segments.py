@@ -119,7 +119,7 @@ class TerminatedSegments(Sequence[str]):
         known = offsets.get(absolute)
         if known is not None:
             return known
-        base = absolute - 1 if absolute - 1 in offsets else self._known[bisect.bisect_left(self._known, absolute) - 1]
+        base = self._known[bisect.bisect_left(self._known, absolute) - 1]  # the nearest known below
         position = offsets[base]
         text, boundary = self._text, self._boundary
         for _ in range(absolute - base):
