@@ -33,9 +33,9 @@ PROCEDURES = ("99213", "99214", "36415", "80053", "93000", "J1885", "97110", "90
 DIAGNOSES = ("E11.9", "I10", "J06.9", "M54.5", "Z00.00", "R51.9")
 
 
-def write_csv(path: Path, claims: int, seed: int = 7, claim_id_format: str = "B{n:07d}") -> int:
+def write_csv(path: Path, claims: int, seed: int = 7, claim_id_format: str = "B{n:07d}", first_number: int = 0) -> int:
     """A synthetic export: `claims` claims, 1-4 lines each (about 2.5), invented patients; claim ids
-    from `claim_id_format` with n counted from 0 (the EDI intake bench matches its 835's CLP01)."""
+    from `claim_id_format`, n counted from `first_number` (the EDI intake bench matches its 835's CLP01)."""
     rng = random.Random(seed)
     rows = 0
     start = date(2026, 1, 1)
@@ -51,7 +51,7 @@ def write_csv(path: Path, claims: int, seed: int = 7, claim_id_format: str = "B{
             for line in range(lines):
                 writer.writerow(
                     [
-                        claim_id_format.format(n=n),
+                        claim_id_format.format(n=first_number + n),
                         payer,
                         f"Last{n % 50000}",
                         f"First{n % 997}",
