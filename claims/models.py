@@ -213,7 +213,10 @@ class StatusCheck(Model):
     """One answer from a payer about a claim. Append-only: a claim's status is derived from these."""
 
     claim_id: str
-    checked_at: datetime = Field(default_factory=utc_now)
+    checked_at: datetime = Field(default_factory=utc_now, description="when Claimbot observed the answer")
+    effective_at: datetime | None = Field(
+        default=None, description="the payer's own date for it (an ERA's production date); None: when observed"
+    )
     source: CheckSource
     status: ClaimStatus
     category_code: str | None = Field(default=None, max_length=3)
@@ -231,11 +234,13 @@ class StatusCheck(Model):
     dedupe_key: str | None = Field(default=None, max_length=200)
     raw_segment: str | None = Field(default=None, max_length=2000, description="the payer's own words (EDI)")
 
-    @field_validator("checked_at")
+    @field_validator("checked_at", "effective_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
-            raise ValueError("checked_at must carry a timezone")
+            raise ValueError("times must carry a timezone")
         return value.astimezone(UTC)
 
 

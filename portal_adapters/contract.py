@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from claims.models import Benefit, CheckSource, Claim, Denial, EligibilityCheck, Patient, StatusCheck, utc_now
 from claims.status import ClaimStatus
-from portal_adapters.errors import ErrorKind
+from portal_adapters.errors import AdapterError, ErrorKind, Reason
 
 
 class Route(StrEnum):
@@ -98,13 +98,30 @@ class ClaimStatusResult(_Model):
 
 
 class ClaimCheckFailed(_Model):
-    """One claim could not be checked, but the payer is still usable (bad claim data, a flaky page)."""
+    """One claim could not be checked, but the payer is still usable (bad claim data, a flaky page).
+
+    Built from the error's structured fields only (`from_error`), so its message holds no PHI.
+    """
 
     claim_id: str
     payer_id: str
     kind: ErrorKind
+    reason: Reason
     message: str
+    step: str | None = None
     evidence_ref: str | None = None
+
+    @classmethod
+    def from_error(cls, claim_id: str, error: AdapterError) -> ClaimCheckFailed:
+        return cls(
+            claim_id=claim_id,
+            payer_id=error.payer_id,
+            kind=error.kind,
+            reason=error.reason,
+            message=error.message,
+            step=error.step,
+            evidence_ref=error.evidence_ref,
+        )
 
 
 ClaimOutcome = ClaimStatusResult | ClaimCheckFailed
