@@ -56,27 +56,67 @@ def _date_spellings(value: date) -> list[str]:
         value.strftime("%m/%d/%Y"),
         f"{value.month}/{value.day}/{value.year}",
         value.strftime("%m-%d-%Y"),
+        value.strftime("%m%d%Y"),
     ]
 
 
+# A date as payers write it, or a word (letters and digits, with inner hyphens, apostrophes or dots).
+_TOKEN = re.compile(r"\d{1,4}[/-]\d{1,2}[/-]\d{2,4}|[^\W_]+(?:['.-][^\W_]+)*")
+
+
+def _needles(patient: Patient) -> set[str]:
+    """The lower-cased tokens that identify a patient: whole names and their longer parts, member id, birth date."""
+    found = {patient.member_id.lower(), *(s.lower() for s in _date_spellings(patient.date_of_birth))}
+    for name in (patient.last_name, patient.first_name):
+        words = [w.group().lower() for w in _TOKEN.finditer(name)]
+        found.update(w for w in words if len(w) >= 2 and (len(words) == 1 or len(w) >= 3))
+        found.update(p for w in words for p in re.split(r"['.-]", w) if len(p) >= 3)
+    return {n for n in found if len(n) >= 2}
+
+
 class PhiScrubber:
-    """Masks the PHI values of known patients inside free text, whatever their case."""
+    """Masks the PHI values of known patients inside free text, whatever their case.
+
+    Text is cut into tokens and each token is looked up in a set, so the cost grows with the text,
+    not with the number of patients known (a night's sweep registers thousands).
+    """
 
     def __init__(self, patients: Iterable[Patient] = ()) -> None:
-        needles: set[str] = set()
+        self._needles: set[str] = set()
         for patient in patients:
-            needles.update(p for p in (patient.last_name, patient.first_name, patient.member_id) if len(p) >= 2)
-            needles.update(_date_spellings(patient.date_of_birth))
-        # Longest first so "SMITH-JONES" is masked whole before "SMITH".
-        ordered = sorted(needles, key=len, reverse=True)
-        self._pattern = (
-            re.compile("|".join(rf"(?<![\w]){re.escape(n)}(?![\w])" for n in ordered), re.IGNORECASE)
-            if ordered
-            else None
-        )
+            self.add(patient)
+
+    def add(self, patient: Patient) -> None:
+        self._needles |= _needles(patient)
+
+    def _mask(self, match: re.Match[str]) -> str:
+        token = match.group()
+        if token.lower() in self._needles:
+            return MASK
+        if "-" in token or "'" in token or "." in token:
+            # SMITH-JONES is masked whole; in "SMITH-JONES's" or "MEMBER.SUN998" the parts are looked at
+            return re.sub(r"[^\W_]+", lambda m: MASK if m.group().lower() in self._needles else m.group(), token)
+        return token
 
     def scrub(self, text: str) -> str:
-        return self._pattern.sub(MASK, text) if self._pattern else text
+        return _TOKEN.sub(self._mask, text) if self._needles and text else text
+
+
+#: Patients this process has asked a payer about: log lines mask their values wherever they appear.
+_known_patients = PhiScrubber()
+
+
+def register_patient(patient: Patient) -> None:
+    """Remember a patient in play (a claim or member sent to a payer) so every log line masks them by value."""
+    _known_patients.add(patient)
+
+
+_URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#'\"]*)\?[^\s#'\"]*", re.IGNORECASE)
+
+
+def scrub_free_text(text: str) -> str:
+    """What any log line or error text goes through: registered secrets and patients masked, URL queries cut."""
+    return _URL_QUERY.sub(r"\1?[query hidden]", _known_patients.scrub(scrub_secrets(text)))
 
 
 _registered_secrets: set[str] = set()

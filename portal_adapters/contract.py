@@ -15,6 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from claims.models import Benefit, CheckSource, Claim, Denial, EligibilityCheck, Patient, StatusCheck, utc_now
+from claims.phi import register_patient
 from claims.status import ClaimStatus
 from portal_adapters.errors import AdapterError, ErrorKind, Reason
 
@@ -39,6 +40,9 @@ class ClaimQuery(_Model):
     service_date_to: date
     billed_amount: Decimal
     rendering_npi: str
+
+    def model_post_init(self, _: object) -> None:
+        register_patient(self.patient)  # whatever this look-up logs, its patient is masked
 
     @classmethod
     def from_claim(cls, claim: Claim) -> ClaimQuery:
@@ -131,6 +135,9 @@ class EligibilityQuery(_Model):
     payer_id: str
     patient: Patient
     service_date: date
+
+    def model_post_init(self, _: object) -> None:
+        register_patient(self.patient)
 
 
 class EligibilityResult(_Model):

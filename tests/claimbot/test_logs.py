@@ -63,3 +63,49 @@ def test_a_whole_cli_session_prints_no_phi(tmp_path: Path) -> None:
     assert "C1" in printed
     for value in (*PHI, "04/17/1979"):
         assert value not in printed
+
+
+def _events(captured: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in captured.strip().splitlines() if line.startswith("{")]
+
+
+def test_message_tracebacks_and_library_loggers_are_scrubbed_by_value(capsys: pytest.CaptureFixture[str]) -> None:
+    """A patient in play is masked wherever its values land: the message, a traceback, httpx or uvicorn lines."""
+    import logging
+    from datetime import date
+
+    from claims.models import Patient
+    from claims.phi import register_patient
+
+    configure_logging(LogFormat.JSON, "DEBUG")
+    register_patient(
+        Patient(
+            last_name="Quillfeather", first_name="Marisol", date_of_birth=date(1979, 4, 17), member_id="SUN77120433"
+        )
+    )
+    log = get_logger("test")
+    log.info("asked about SUN77120433 for Quillfeather at https://portal.test/elig?m=X1&d=19790417", claim_id="C1")
+    try:
+        raise ValueError("'Marisol' is not an amount (born 04/17/1979)")
+    except ValueError:
+        log.exception("reading failed")
+    logging.getLogger("uvicorn.error").warning("refused member SUN77120433")
+    try:
+        raise KeyError("sun77120433")
+    except KeyError:
+        logging.getLogger("apscheduler.scheduler").error("job crashed", exc_info=True)
+    printed = capsys.readouterr().err
+    events = _events(printed)
+    assert [e["level"] for e in events] == ["info", "error", "warning", "error"]
+    assert events[0]["claim_id"] == "C1" and "?[query hidden]" in str(events[0]["event"])
+    assert "Traceback" in str(events[1]["exception"]) and events[2]["logger"] == "uvicorn.error"
+    for value in (*PHI, "19790417", "04/17/1979", "sun77120433", "X1&d"):
+        assert value not in printed
+
+
+def test_http_client_request_lines_stay_out_below_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    configure_logging(LogFormat.JSON, "INFO")
+    logging.getLogger("httpx").info("HTTP Request: GET https://ch.test/x?member=1 200")
+    assert capsys.readouterr().err == ""
