@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from claims.ledger import ClaimUpsertCounts, Ledger, LedgerWriter
 from claims.models import Action, ActionOutcome, Claim, utc_now
+from claims.validation import plain_problems
 
 
 class Level(Enum):
@@ -97,9 +98,8 @@ class ColumnMapping(BaseModel):
         try:
             mapping = cls.model_validate(raw)
         except ValidationError as err:
-            first = err.errors()[0]
-            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise MappingError(f"{path}: key '{key}': {first['msg']}") from err
+            first = plain_problems(err)[0]
+            raise MappingError(f"{path}: key '{first.key}': {first.message}") from err
         for ours in mapping.columns:
             if ours not in COLUMNS and ours != COMBINED_NAME:
                 raise MappingError(f"{path}: key 'columns.{ours}': not a Claimbot column (see docs/claims-csv.md)")
@@ -388,9 +388,9 @@ class ClaimCsvImporter:
         try:
             claim = Claim.model_validate(data)
         except ValidationError as err:
-            for problem in err.errors():
-                line, column = self._locate(group, problem["loc"])
-                issue(line, column, problem["msg"])
+            for problem in plain_problems(err):
+                line, column = self._locate(group, problem.loc)
+                issue(line, column, problem.message)
             return issues
         billed_text = first.get("billed_amount", "")
         if billed_text:

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from claims.models import Payer
+from claims.validation import plain_problems
 
 
 class PayerConfigError(ValueError):
@@ -53,9 +54,8 @@ def load_payer_entries(path: Path) -> list[PayerEntry]:
     try:
         parsed = _PayerFile.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise PayerConfigError(f"{path}: key '{key}': {first['msg']}") from err
+        first = plain_problems(err)[0]
+        raise PayerConfigError(f"{path}: key '{first.key}': {first.message}") from err
     ids = [p.id for p in parsed.payers]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
