@@ -84,7 +84,7 @@ def configure_logging(fmt: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -
     root.addHandler(handler)
     root.setLevel(numeric)
     # Chatty clients log every request line at INFO: shown only when debugging (scrubbed even then).
-    for name in ("httpx", "httpcore", "hpack", "asyncio", "apscheduler", "uvicorn.access"):
+    for name in ("httpx", "httpcore", "hpack", "asyncio", "alembic", "apscheduler", "uvicorn.access"):
         logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)
     # slack-sdk's debug lines carry whole message bodies: never below WARNING.
     for name in ("slack_sdk", "slack_bolt"):

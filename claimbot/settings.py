@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from claimbot.shipped import shipped
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -31,8 +33,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
-    config_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "config")
-    playbooks_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "playbooks")
+    config_dir: Path = Field(default_factory=lambda: shipped("config"))
+    playbooks_dir: Path = Field(default_factory=lambda: shipped("playbooks"))
     evidence_retention_days: int = Field(default=30, ge=1)
 
     @property
