@@ -1,6 +1,8 @@
 """Evidence: a screenshot and the page HTML (optionally a Playwright trace) saved when a check
 fails, and on demand. Evidence shows patients, so it is PHI: files are owner-only (0600 in a 0700
-folder), names carry only the payer, a timestamp and a random id, and old files are purged.
+folder), names carry only the payer, a timestamp and a random id, and old files are purged:
+every store purges its folder once when it is opened (so every command that may write evidence
+does), and `claimbot evidence purge` does it on demand.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ class EvidenceFiles(BaseModel):
 
 
 class EvidenceStore:
-    def __init__(self, folder: Path, retention_days: int = 30) -> None:
+    def __init__(self, folder: Path, retention_days: int = 30, *, purge_on_open: bool = True) -> None:
+        """Open the store; unless told not to, delete what is past retention now (one listing of
+        the folder). `purged_on_open` says how many files that removed."""
         self.folder = folder
         self.retention_days = retention_days
+        self.purged_on_open = self.purge() if purge_on_open else 0
 
     def _prepare(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -55,13 +60,22 @@ class EvidenceStore:
         return self.folder / f"{ref}.trace.zip"
 
     def purge(self, now: float | None = None) -> int:
-        """Delete evidence older than the retention period; returns how many files went."""
-        if not self.folder.exists():
-            return 0
-        cutoff = (now or time.time()) - self.retention_days * 86_400
+        """Delete evidence older than the retention period; returns how many files went.
+
+        Safe beside another process purging or writing the same folder: a file that is gone by
+        the time it is looked at is not counted."""
+        cutoff = (time.time() if now is None else now) - self.retention_days * 86_400
         removed = 0
-        for path in self.folder.iterdir():
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                    continue
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            removed += 1
         return removed

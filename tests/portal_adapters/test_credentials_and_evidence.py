@@ -7,6 +7,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from claimbot.logs import configure_logging, get_logger
 from claimbot.settings import LogFormat
@@ -66,6 +67,69 @@ def test_evidence_is_private_and_purged(tmp_path: Path) -> None:
     os.utime(files.screenshot, (old, old))
     assert store.purge() == 1
     assert files.html is not None and files.html.exists()
+
+
+def test_the_credentials_file_is_never_readable_by_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIMBOT_CREDENTIALS_KEY", Fernet.generate_key().decode())
+    store = CredentialStore(tmp_path / "new-data")
+    staged_modes: list[int] = []
+    real_replace = os.replace
+
+    def replace_watching(src: str | Path, dst: str | Path) -> None:
+        staged_modes.append(stat.S_IMODE(os.stat(src).st_mode))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_watching)
+    previous = os.umask(0o000)  # the worst case: everything the process creates is world-readable
+    try:
+        store.save("SUNRISE", [PortalAccount(username="a1", password=SecretStr("p-one"))])
+        store.add("SUNRISE", PortalAccount(username="a2", password=SecretStr("p-two")))
+        store.add("SUNRISE", PortalAccount(username="a1", password=SecretStr("p-new")))
+        store.save("KEYSTONE", [PortalAccount(username="k1", password=SecretStr("p-k"))])
+    finally:
+        os.umask(previous)
+    assert staged_modes == [0o600] * 4
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(store.path.parent).st_mode) == 0o700
+    assert sorted(p.name for p in store.path.parent.iterdir()) == [".credentials.fernet.lock", "credentials.fernet"]
+    assert [(a.username, a.password.get_secret_value()) for a in store.accounts("sunrise")] == [
+        ("a2", "p-two"),
+        ("a1", "p-new"),
+    ]
+    assert store.remove("SUNRISE", "a2") == 1
+    assert store.remove("SUNRISE", "nobody") == 0
+    assert store.remove("KEYSTONE") == 1
+    assert list(store.stored()) == ["SUNRISE"]
+
+
+def test_a_missing_or_malformed_key_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLAIMBOT_CREDENTIALS_KEY", raising=False)
+    monkeypatch.setattr("keyring.get_password", lambda *_: None)
+    store = CredentialStore(tmp_path)
+    with pytest.raises(CredentialsError, match="claimbot credentials key"):
+        store.check_key()
+    monkeypatch.setenv("CLAIMBOT_CREDENTIALS_KEY", "not-a-fernet-key")
+    with pytest.raises(CredentialsError, match=r"not a Fernet key.*claimbot credentials key"):
+        store.save("SUNRISE", [PortalAccount(username="a1", password=SecretStr("p-one"))])
+    assert not store.path.exists()
+
+
+def test_opening_an_evidence_store_purges_old_files(tmp_path: Path) -> None:
+    folder = tmp_path / "evidence"
+    first = EvidenceStore(folder, retention_days=7)
+    assert first.purged_on_open == 0
+    assert not folder.exists()  # opening creates nothing; writing does
+    files = first.write(first.new_ref("KEYSTONE", "layout"), b"\x89PNG", "<html></html>")
+    trace = first.trace_path("keystone-old")
+    trace.write_bytes(b"PK")
+    old = time.time() - 8 * 86_400
+    for path in (files.screenshot, trace):
+        assert path is not None
+        os.utime(path, (old, old))
+    reopened = EvidenceStore(folder, retention_days=7)  # as every command that opens the store does
+    assert reopened.purged_on_open == 2
+    assert sorted(p.name for p in folder.iterdir()) == [files.html.name if files.html else ""]
+    assert EvidenceStore(folder, retention_days=7, purge_on_open=False).purge() == 0
 
 
 def test_browser_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
