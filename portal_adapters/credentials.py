@@ -6,12 +6,18 @@ Encrypted file (several accounts per payer): <data dir>/credentials.fernet, a Fe
 JSON {"PAYER": [{"username": ..., "password": ..., ...}]}; the key comes from
 CLAIMBOT_CREDENTIALS_KEY or the OS keyring (service "claimbot", name "credentials-key").
 Loaded secrets are registered with the log redactor and are hidden from every repr.
+`claimbot credentials set|list|remove|key` manages the file; it is rewritten whole and atomically,
+owner-only (0600) from the moment it exists.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -24,6 +30,8 @@ from claims.phi import register_secret
 
 CREDENTIALS_FILE = "credentials.fernet"
 KEY_ENV = "CLAIMBOT_CREDENTIALS_KEY"
+KEYRING_SERVICE = "claimbot"
+KEYRING_NAME = "credentials-key"
 
 
 class CredentialsError(RuntimeError):
@@ -63,12 +71,30 @@ def _key() -> bytes:
     key = os.environ.get(KEY_ENV)
     if not key:
         try:
-            key = keyring.get_password("claimbot", "credentials-key")
+            key = keyring.get_password(KEYRING_SERVICE, KEYRING_NAME)
         except keyring.errors.KeyringError:
             key = None
     if not key:
-        raise CredentialsError(f"the credentials file is encrypted: set {KEY_ENV} or store the key in the OS keyring")
+        raise CredentialsError(
+            f"the credentials file is encrypted: set {KEY_ENV} or store the key in the OS keyring "
+            f'(service "{KEYRING_SERVICE}", name "{KEYRING_NAME}"); make a new key with `claimbot credentials key`'
+        )
     return key.encode()
+
+
+def _fernet() -> Fernet:
+    try:
+        return Fernet(_key())
+    except ValueError as err:  # not 32 url-safe base64 bytes
+        raise CredentialsError(
+            f"the credentials key ({KEY_ENV} or the OS keyring) is not a Fernet key: "
+            "make one with `claimbot credentials key`"
+        ) from err
+
+
+def new_key() -> str:
+    """A fresh Fernet key, for `claimbot credentials key`."""
+    return Fernet.generate_key().decode()
 
 
 class CredentialStore:
@@ -100,13 +126,16 @@ class CredentialStore:
         if not self.path.exists():
             return {}
         try:
-            plain = Fernet(_key()).decrypt(self.path.read_bytes())
+            plain = _fernet().decrypt(self.path.read_bytes())
             raw = json.loads(plain)
             return {
                 payer.upper(): [PortalAccount.model_validate(a) for a in accounts] for payer, accounts in raw.items()
             }
         except InvalidToken as err:
-            raise CredentialsError(f"{self.path}: cannot decrypt with the configured key") from err
+            raise CredentialsError(
+                f"{self.path}: cannot decrypt with the configured key ({KEY_ENV} or the OS keyring): "
+                "is it the key the file was written with?"
+            ) from err
         except (json.JSONDecodeError, AttributeError, ValidationError) as err:
             raise CredentialsError(f"{self.path}: decrypted, but not a payer -> accounts mapping") from err
 
@@ -122,10 +151,62 @@ class CredentialStore:
             account.register_with_redactor()
         return found
 
+    def check_key(self) -> None:
+        """CredentialsError now, before anyone types a secret, if there is no usable key or the
+        existing file does not decrypt with it."""
+        _fernet()
+        self._from_file()
+
+    def stored(self) -> dict[str, list[PortalAccount]]:
+        """Every payer's accounts in the encrypted file (not the environment's); empty with no file."""
+        return self._from_file()
+
     def save(self, payer_id: str, accounts: list[PortalAccount]) -> None:
-        """Replace a payer's accounts in the encrypted file (written whole, then renamed, mode 600)."""
+        """Replace a payer's accounts in the encrypted file; a payer with no accounts left is dropped."""
+        with self._locked():
+            self._replace(payer_id, accounts)
+
+    def add(self, payer_id: str, account: PortalAccount) -> None:
+        """Add an account to a payer's, replacing the one with the same username if there is one."""
+        with self._locked():
+            current = self._from_file().get(payer_id.upper(), [])
+            self._replace(payer_id, [*(a for a in current if a.username != account.username), account])
+
+    def remove(self, payer_id: str, username: str | None = None) -> int:
+        """Remove a payer's accounts (or only `username`'s); returns how many went."""
+        with self._locked():
+            current = self._from_file().get(payer_id.upper(), [])
+            kept = [a for a in current if username is not None and a.username != username]
+            if len(kept) != len(current):
+                self._replace(payer_id, kept)
+            return len(current) - len(kept)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer at a time: each change reads the file, changes one payer and writes it whole."""
+        self._make_folder()
+        fd = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _make_folder(self) -> None:
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+
+    def _replace(self, payer_id: str, accounts: list[PortalAccount]) -> None:
         everything = self._from_file()
         everything[payer_id.upper()] = accounts
+        self._write({payer: found for payer, found in everything.items() if found})
+
+    def _write(self, everything: dict[str, list[PortalAccount]]) -> None:
+        """Encrypt and write the whole file atomically. The new file is owner-only (0600) from the
+        moment it exists: a fresh name in the same folder, created exclusively with mode 0600,
+        written and synced, then renamed over the old file."""
         plain = json.dumps(
             {
                 payer: [
@@ -140,8 +221,24 @@ class CredentialStore:
                 for payer, payer_accounts in everything.items()
             }
         ).encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        staged = self.path.with_suffix(".tmp")
-        staged.write_bytes(Fernet(_key()).encrypt(plain))
-        staged.chmod(0o600)
-        staged.replace(self.path)
+        token = _fernet().encrypt(plain)
+        self._make_folder()
+        folder = self.path.parent
+        staged = folder / f".{self.path.name}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), 0o600)  # the umask may have taken the owner's bits; it never adds others'
+                f.write(token)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(staged, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                staged.unlink()
+            raise
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename itself survives a crash
+        finally:
+            os.close(dir_fd)
