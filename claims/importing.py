@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from claims.ledger import ClaimUpsertCounts, Ledger, LedgerWriter
-from claims.models import Action, ActionOutcome, Claim, utc_now
+from claims.models import Action, ActionOutcome, Claim
 from claims.validation import plain_problems
 
 
@@ -540,7 +540,8 @@ def import_claims_csv(
                 Action(
                     actor=actor,
                     action="claims.import",
-                    idempotency_key=f"claims.import:{report.sha256}:{utc_now().isoformat()}",
+                    # the file's content, never the time: importing the same file twice audits once
+                    idempotency_key=f"claims.import:{report.sha256}",
                     outcome=ActionOutcome.SUCCEEDED,
                     detail={
                         "file": path.name,

@@ -7,12 +7,13 @@ excluded from `repr` so a model that slips into a log line or a traceback does n
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from claims.status import ClaimStatus, is_denial
 
@@ -28,6 +29,47 @@ def _two_places(value: Decimal) -> Decimal:
 
 
 Money = Annotated[Decimal, AfterValidator(_two_places)]
+
+# Sizes the ledger's columns are declared with (claims.ledger.schema reads these), so a model and
+# its column never disagree about how much text fits.
+PAYER_TEXT_MAX = 500  # a payer's words about a claim (portal status text, 277 free text)
+RAW_SEGMENT_MAX = 2000  # the payer's own X12 segment, kept as evidence
+PAYER_NUMBER_MAX = 50  # numbers the payer assigns: claim control number (ICN), check/EFT trace number
+PLAN_NAME_MAX = 200
+DEDUPE_KEY_MAX = 200
+EVIDENCE_REF_MAX = 300
+BOT_RUN_NOTE_MAX = 500
+CATEGORY_CODE_MAX = 3
+STATUS_CODE_MAX = 10
+
+#: Ends a payer's text that was cut to fit its column, so a reader knows there was more.
+TRUNCATED = "…"
+
+
+def truncate(limit: int) -> Callable[[object], object]:
+    """A before-validator that cuts text longer than `limit` to `limit` characters, ending in TRUNCATED.
+
+    Payer text is evidence we keep, not input we judge: an overlong answer is stored cut, never refused.
+    """
+
+    def cut(value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) > limit:
+                return value[: limit - len(TRUNCATED)].rstrip() + TRUNCATED
+        return value
+
+    return cut
+
+
+#: Free text a payer gave (fits the status_checks column, cut with a marker if longer).
+PayerText = Annotated[str, BeforeValidator(truncate(PAYER_TEXT_MAX)), Field(max_length=PAYER_TEXT_MAX)]
+#: A payer's raw X12 segment.
+RawSegment = Annotated[str, BeforeValidator(truncate(RAW_SEGMENT_MAX)), Field(max_length=RAW_SEGMENT_MAX)]
+#: A number the payer assigned (claim control number, check or trace number).
+PayerNumber = Annotated[str, BeforeValidator(truncate(PAYER_NUMBER_MAX)), Field(max_length=PAYER_NUMBER_MAX)]
+#: A plan name from an eligibility answer.
+PlanName = Annotated[str, BeforeValidator(truncate(PLAN_NAME_MAX)), Field(max_length=PLAN_NAME_MAX)]
 
 _NPI = re.compile(r"^\d{10}$")
 _PROCEDURE = re.compile(r"^[A-Z0-9]{5}$")
@@ -219,20 +261,28 @@ class StatusCheck(Model):
     )
     source: CheckSource
     status: ClaimStatus
-    category_code: str | None = Field(default=None, max_length=3)
-    status_code: str | None = Field(default=None, max_length=10)
-    payer_status_text: str | None = Field(default=None, max_length=500)
+    category_code: str | None = Field(default=None, max_length=CATEGORY_CODE_MAX)
+    status_code: str | None = Field(default=None, max_length=STATUS_CODE_MAX)
+    payer_status_text: PayerText | None = None
     billed_amount: Money | None = None
     paid_amount: Money | None = None
     patient_responsibility: Money | None = None
-    payer_claim_number: str | None = None
-    check_number: str | None = None
+    payer_claim_number: PayerNumber | None = None
+    check_number: PayerNumber | None = None
     payment_date: date | None = None
     denials: tuple[Denial, ...] = ()
-    evidence_ref: str | None = None
+    evidence_ref: str | None = Field(default=None, max_length=EVIDENCE_REF_MAX)
     bot_run_id: int | None = None
-    dedupe_key: str | None = Field(default=None, max_length=200)
-    raw_segment: str | None = Field(default=None, max_length=2000, description="the payer's own words (EDI)")
+    dedupe_key: str | None = Field(default=None, max_length=DEDUPE_KEY_MAX)
+    raw_segment: RawSegment | None = Field(default=None, description="the payer's own words (EDI)")
+
+    @property
+    def status_at(self) -> datetime:
+        """When the answer was true: the payer's date if it gave one, else when it was observed.
+
+        A claim's current status is its latest informative check by this time (then by observation).
+        """
+        return self.effective_at or self.checked_at
 
     @field_validator("checked_at", "effective_at")
     @classmethod
@@ -256,10 +306,10 @@ class Payment(Model):
     amount: Money
     paid_date: date | None = None
     method: PaymentMethod = PaymentMethod.OTHER
-    check_number: str | None = None
-    payer_claim_number: str | None = None
+    check_number: PayerNumber | None = None
+    payer_claim_number: PayerNumber | None = None
     source: CheckSource = CheckSource.EDI
-    dedupe_key: str | None = Field(default=None, max_length=200)
+    dedupe_key: str | None = Field(default=None, max_length=DEDUPE_KEY_MAX)
 
 
 class Benefit(Model):
@@ -280,10 +330,10 @@ class EligibilityCheck(Model):
     source: CheckSource
     service_date: date
     active: bool
-    plan_name: str | None = None
+    plan_name: PlanName | None = None
     benefits: tuple[Benefit, ...] = ()
-    rejection_code: str | None = None
-    evidence_ref: str | None = None
+    rejection_code: str | None = Field(default=None, max_length=STATUS_CODE_MAX)
+    evidence_ref: str | None = Field(default=None, max_length=EVIDENCE_REF_MAX)
     bot_run_id: int | None = None
 
 
@@ -298,7 +348,7 @@ class Action(Model):
 
     actor: str = Field(min_length=1)
     action: str = Field(min_length=1)
-    idempotency_key: str = Field(min_length=1, max_length=200)
+    idempotency_key: str = Field(min_length=1, max_length=DEDUPE_KEY_MAX)
     outcome: ActionOutcome
     claim_id: str | None = None
     at: datetime = Field(default_factory=utc_now)
@@ -310,6 +360,7 @@ class BotRunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     PARTIAL = "partial"
+    INTERRUPTED = "interrupted"  # the process died (or was stopped) mid-run: its lease ran out
 
 
 class BotRun(Model):
@@ -321,4 +372,8 @@ class BotRun(Model):
     status: BotRunStatus = BotRunStatus.RUNNING
     claims_checked: int = 0
     errors: int = 0
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=BOT_RUN_NOTE_MAX)
+    heartbeat_at: datetime | None = Field(default=None, description="last sign of life of the process running it")
+    lease_expires_at: datetime | None = Field(
+        default=None, description="a running run whose lease is past this is dead: marked interrupted on the next start"
+    )

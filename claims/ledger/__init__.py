@@ -11,6 +11,7 @@ from claims.ledger.repository import (
     ClaimUpsertCounts,
     Ledger,
     LedgerWriter,
+    PayerHold,
     UnmatchedItem,
     UnmatchedKind,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "ClaimUpsertCounts",
     "Ledger",
     "LedgerWriter",
+    "PayerHold",
     "UnmatchedItem",
     "UnmatchedKind",
     "is_current",

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from claims.ledger.money import from_cents, from_cents_or_none, to_cents, to_cents_or_none
@@ -28,6 +29,7 @@ from claims.ledger.schema import (
     edi_files,
     eligibility_checks,
     patients,
+    payer_holds,
     payers,
     payments,
     service_lines,
@@ -47,6 +49,7 @@ from claims.models import (
     Patient,
     Payer,
     PayerKind,
+    PayerNumber,
     Payment,
     ServiceLine,
     StatusCheck,
@@ -98,11 +101,31 @@ class UnmatchedItem(BaseModel):
     dedupe_key: str
     kind: UnmatchedKind
     claim_ref: str
-    payer_claim_number: str | None = None
+    payer_claim_number: PayerNumber | None = None
     source: str
     received_at: datetime
     payload: dict[str, Any]
     matched_at: datetime | None = None
+
+
+class PayerHold(BaseModel):
+    """A payer no bot may sign in to until a person clears it (see portal_adapters.errors.SUSPENDING_KINDS)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None = None
+    payer_id: str
+    kind: str
+    reason: str
+    since: datetime
+    evidence_ref: str | None = None
+    bot_run_id: int | None = None
+    cleared_at: datetime | None = None
+    cleared_by: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.cleared_at is None
 
 
 class ClaimUpsertCounts(BaseModel):
@@ -136,6 +159,13 @@ def create_ledger_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _insert(connection: Connection, table: sa.Table) -> Any:
+    """An INSERT that knows ON CONFLICT, in the connection's dialect (both have the same spelling)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _patient_key(payer_id: str, patient: Patient) -> tuple[str, str, date, str, str]:
@@ -178,6 +208,10 @@ def _line_rows(claim_pk: int, claim: Claim) -> list[dict[str, Any]]:
     ]
 
 
+def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.split(";") if part)
 
@@ -189,15 +223,20 @@ class LedgerWriter:
         self._conn = connection
 
     def sync_payers(self, payer_list: Iterable[Payer]) -> None:
+        """Insert or update each payer, one statement each (two writers may sync at once)."""
         for payer in payer_list:
             values = payer.model_dump(mode="json")
-            updated = self._conn.execute(payers.update().where(payers.c.id == payer.id).values(**values))
-            if updated.rowcount == 0:
-                self._conn.execute(payers.insert().values(**values))
+            statement = _insert(self._conn, payers).values(**values)
+            self._conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[payers.c.id],
+                    set_={name: statement.excluded[name] for name in values if name != "id"},
+                )
+            )
 
-    def _patient_ids(self, memberships: Iterable[tuple[str, Patient]]) -> dict[tuple[str, str, date, str, str], int]:
-        """Ledger ids of (payer, patient) pairs, inserting the patients not seen before."""
-        wanted = {_patient_key(payer_id, patient) for payer_id, patient in memberships}
+    def _find_patients(
+        self, wanted: set[tuple[str, str, date, str, str]]
+    ) -> dict[tuple[str, str, date, str, str], int]:
         member_ids = sorted({key[1] for key in wanted})
         found: dict[tuple[str, str, date, str, str], int] = {}
         for start in range(0, len(member_ids), _IN_CHUNK):
@@ -212,11 +251,31 @@ class LedgerWriter:
                 ).where(patients.c.member_id.in_(member_ids[start : start + _IN_CHUNK]))
             )
             for row in rows:
-                found[(row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)] = row.id
+                key = (row.payer_id, row.member_id, row.date_of_birth, row.last_name, row.first_name)
+                if key in wanted:
+                    found[key] = row.id
+        return found
+
+    def _patient_ids(self, memberships: Iterable[tuple[str, Patient]]) -> dict[tuple[str, str, date, str, str], int]:
+        """Ledger ids of (payer, patient) pairs, inserting the patients not seen before.
+
+        New patients are inserted ON CONFLICT DO NOTHING and then read back, so another writer adding
+        the same patient at the same moment costs nothing: both get the one row.
+        """
+        wanted = {_patient_key(payer_id, patient) for payer_id, patient in memberships}
+        found = self._find_patients(wanted)
         missing = [key for key in wanted if key not in found]
         if missing:
-            inserted = self._conn.execute(
-                patients.insert().returning(patients.c.id, sort_by_parameter_order=True),
+            self._conn.execute(
+                _insert(self._conn, patients).on_conflict_do_nothing(
+                    index_elements=[
+                        patients.c.payer_id,
+                        patients.c.member_id,
+                        patients.c.date_of_birth,
+                        patients.c.last_name,
+                        patients.c.first_name,
+                    ]
+                ),
                 [
                     {
                         "payer_id": k[0],
@@ -228,7 +287,7 @@ class LedgerWriter:
                     for k in missing
                 ],
             )
-            found.update(zip(missing, inserted.scalars(), strict=True))
+            found.update(self._find_patients(set(missing)))
         return found
 
     def upsert_claims(self, batch: Sequence[Claim]) -> ClaimUpsertCounts:
@@ -255,18 +314,36 @@ class LedgerWriter:
             claim_rows = [
                 {**_claim_row(c, patient_ids[_patient_key(c.payer_id, c.patient)], now), "created_at": now} for c in new
             ]
-            pks = self._conn.execute(
-                claims.insert().returning(claims.c.id, sort_by_parameter_order=True), claim_rows
-            ).scalars()
-            for pk, claim in zip(pks, new, strict=True):
-                lines.extend(_line_rows(pk, claim))
+            inserted = {
+                row.claim_id: row.id
+                for row in self._conn.execute(
+                    _insert(self._conn, claims)
+                    .on_conflict_do_nothing(index_elements=[claims.c.claim_id])
+                    .returning(claims.c.id, claims.c.claim_id),
+                    claim_rows,
+                )
+            }
+            for claim in new:
+                if claim.claim_id in inserted:
+                    lines.extend(_line_rows(inserted[claim.claim_id], claim))
+            raced = [c for c in new if c.claim_id not in inserted]
+            if raced:  # another writer inserted these claims since we looked: they are existing claims now
+                rows = self._conn.execute(
+                    sa.select(claims.c.claim_id, claims.c.id, claims.c.content_hash).where(
+                        claims.c.claim_id.in_([c.claim_id for c in raced])
+                    )
+                )
+                existing.update({row.claim_id: (row.id, row.content_hash) for row in rows})
+                changed += [c for c in raced if existing[c.claim_id][1] != content_hash(c)]
+                new = [c for c in new if c.claim_id in inserted]
         for claim in changed:
             pk = existing[claim.claim_id][0]
             row = _claim_row(claim, patient_ids[_patient_key(claim.payer_id, claim.patient)], now)
             self._conn.execute(claims.update().where(claims.c.id == pk).values(**row))
             self._conn.execute(service_lines.delete().where(service_lines.c.claim_pk == pk))
             lines.extend(_line_rows(pk, claim))
-        self._conn.execute(service_lines.insert(), lines)
+        if lines:
+            self._conn.execute(service_lines.insert(), lines)
         return ClaimUpsertCounts(created=len(new), updated=len(changed), unchanged=len(batch) - len(new) - len(changed))
 
     def _claim_pk(self, claim_id: str) -> int:
@@ -275,20 +352,24 @@ class LedgerWriter:
             raise ClaimNotFoundError(claim_id)
         return int(pk)
 
-    def _already(self, table: sa.Table, dedupe_key: str | None) -> bool:
-        if dedupe_key is None:
-            return False
-        return self._conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == dedupe_key)).first() is not None
+    def _insert_new(self, table: sa.Table, key: sa.Column[Any], values: dict[str, Any]) -> int | None:
+        """Insert unless a row with the same unique `key` exists: one statement, so two writers with the
+        same key both succeed and one row results. The new row's id, or None when the key was there."""
+        inserted = self._conn.execute(
+            _insert(self._conn, table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id), values
+        ).scalar()
+        return None if inserted is None else int(inserted)
 
     def record_status_check(self, check: StatusCheck) -> bool:
         """Append one payer answer. Returns False when its dedupe key was recorded before."""
-        if self._already(status_checks, check.dedupe_key):
-            return False
-        check_id = self._conn.execute(
-            status_checks.insert().returning(status_checks.c.id),
+        check_id = self._insert_new(
+            status_checks,
+            status_checks.c.dedupe_key,
             {
                 "claim_pk": self._claim_pk(check.claim_id),
                 "checked_at": check.checked_at,
+                "effective_at": check.effective_at,
+                "status_at": check.status_at,
                 "source": check.source.value,
                 "status": check.status.value,
                 "category_code": check.category_code,
@@ -305,7 +386,9 @@ class LedgerWriter:
                 "dedupe_key": check.dedupe_key,
                 "raw_segment": check.raw_segment,
             },
-        ).scalar_one()
+        )
+        if check_id is None:
+            return False
         if check.denials:
             self._conn.execute(
                 denials.insert(),
@@ -324,23 +407,25 @@ class LedgerWriter:
         return True
 
     def record_payment(self, payment: Payment) -> bool:
-        if self._already(payments, payment.dedupe_key):
-            return False
-        self._conn.execute(
-            payments.insert(),
-            {
-                "claim_pk": self._claim_pk(payment.claim_id),
-                "amount_cents": to_cents(payment.amount),
-                "paid_date": payment.paid_date,
-                "method": payment.method.value,
-                "check_number": payment.check_number,
-                "payer_claim_number": payment.payer_claim_number,
-                "source": payment.source.value,
-                "dedupe_key": payment.dedupe_key,
-                "recorded_at": utc_now(),
-            },
+        """Record one payment. Returns False when its dedupe key was recorded before."""
+        return (
+            self._insert_new(
+                payments,
+                payments.c.dedupe_key,
+                {
+                    "claim_pk": self._claim_pk(payment.claim_id),
+                    "amount_cents": to_cents(payment.amount),
+                    "paid_date": payment.paid_date,
+                    "method": payment.method.value,
+                    "check_number": payment.check_number,
+                    "payer_claim_number": payment.payer_claim_number,
+                    "source": payment.source.value,
+                    "dedupe_key": payment.dedupe_key,
+                    "recorded_at": utc_now(),
+                },
+            )
+            is not None
         )
-        return True
 
     def record_eligibility(self, check: EligibilityCheck) -> int:
         patient_pk = self._patient_ids([(check.payer_id, check.patient)])[_patient_key(check.payer_id, check.patient)]
@@ -365,16 +450,10 @@ class LedgerWriter:
 
     def record_action(self, action: Action) -> bool:
         """Audit one action. Returns False (and records nothing) when its idempotency key exists."""
-        if (
-            self._conn.execute(
-                sa.select(actions.c.id).where(actions.c.idempotency_key == action.idempotency_key)
-            ).first()
-            is not None
-        ):
-            return False
         claim_pk = self._claim_pk(action.claim_id) if action.claim_id else None
-        self._conn.execute(
-            actions.insert(),
+        inserted = self._insert_new(
+            actions,
+            actions.c.idempotency_key,
             {
                 "at": action.at,
                 "actor": action.actor,
@@ -385,27 +464,28 @@ class LedgerWriter:
                 "detail": action.detail,
             },
         )
-        return True
+        return inserted is not None
 
     def edi_file_seen(self, sha256: str) -> bool:
         return self._conn.execute(sa.select(edi_files.c.id).where(edi_files.c.sha256 == sha256)).first() is not None
 
     def record_edi_file(self, sha256: str, name: str, summary: dict[str, Any]) -> None:
-        self._conn.execute(
-            edi_files.insert(), {"sha256": sha256, "name": name, "imported_at": utc_now(), "summary": summary}
+        self._insert_new(
+            edi_files,
+            edi_files.c.sha256,
+            {"sha256": sha256, "name": name, "imported_at": utc_now(), "summary": summary},
         )
 
     def queue_unmatched(self, item: UnmatchedItem) -> bool:
         """Keep an answer whose claim is not in the ledger. False when it was queued before."""
-        if self._conn.execute(
-            sa.select(unmatched_items.c.id).where(unmatched_items.c.dedupe_key == item.dedupe_key)
-        ).first():
-            return False
-        self._conn.execute(
-            unmatched_items.insert(),
-            item.model_dump(mode="json", exclude={"id", "matched_at"}) | {"received_at": item.received_at},
+        return (
+            self._insert_new(
+                unmatched_items,
+                unmatched_items.c.dedupe_key,
+                item.model_dump(mode="json", exclude={"id", "matched_at"}) | {"received_at": item.received_at},
+            )
+            is not None
         )
-        return True
 
     def match_unmatched(self) -> int:
         """Record every queued answer whose claim has since arrived; returns how many were matched."""
@@ -427,9 +507,43 @@ class LedgerWriter:
             )
         return len(rows)
 
-    def start_bot_run(self, run: BotRun) -> int:
+    def start_bot_run(self, run: BotRun, lease: timedelta | None = None) -> int:
+        """Record a run starting. With a lease it must `renew_bot_run` before the lease ends, or the
+        next start of a run marks it interrupted (`interrupt_stale_runs`)."""
+        values = run.model_dump(mode="python")
+        if lease is not None:
+            now = utc_now()
+            values |= {"heartbeat_at": now, "lease_expires_at": now + lease}
+        return int(self._conn.execute(bot_runs.insert().returning(bot_runs.c.id), values).scalar_one())
+
+    def renew_bot_run(self, run_id: int, lease: timedelta, claims_checked: int, errors: int) -> None:
+        """A heartbeat: the run is alive, and so far has checked this many claims."""
+        now = utc_now()
+        self._conn.execute(
+            bot_runs.update()
+            .where(bot_runs.c.id == run_id, bot_runs.c.status == BotRunStatus.RUNNING.value)
+            .values(heartbeat_at=now, lease_expires_at=now + lease, claims_checked=claims_checked, errors=errors)
+        )
+
+    def interrupt_stale_runs(self, now: datetime | None = None) -> int:
+        """Mark `running` runs whose lease ran out (or that never had one) `interrupted`; returns how many.
+
+        A process that dies (kill, crash, power) cannot say so itself: this is how its run ends.
+        """
+        now = now or utc_now()
         return int(
-            self._conn.execute(bot_runs.insert().returning(bot_runs.c.id), run.model_dump(mode="python")).scalar_one()
+            self._conn.execute(
+                bot_runs.update()
+                .where(
+                    bot_runs.c.status == BotRunStatus.RUNNING.value,
+                    sa.or_(bot_runs.c.lease_expires_at.is_(None), bot_runs.c.lease_expires_at < now),
+                )
+                .values(
+                    status=BotRunStatus.INTERRUPTED.value,
+                    finished_at=now,
+                    note="no heartbeat before its lease ran out: the process ended without finishing",
+                )
+            ).rowcount
         )
 
     def finish_bot_run(
@@ -444,8 +558,37 @@ class LedgerWriter:
                 claims_checked=claims_checked,
                 errors=errors,
                 note=note,
+                lease_expires_at=None,
             )
         )
+
+    def hold_payer(self, hold: PayerHold) -> bool:
+        """Suspend a payer until a person clears it. False when it is already held (the first hold stays)."""
+        inserted = self._conn.execute(
+            _insert(self._conn, payer_holds)
+            .on_conflict_do_nothing(
+                index_elements=[payer_holds.c.payer_id], index_where=payer_holds.c.cleared_at.is_(None)
+            )
+            .returning(payer_holds.c.id),
+            hold.model_dump(mode="python", exclude={"id", "cleared_at", "cleared_by"}),
+        ).scalar()
+        return inserted is not None
+
+    def clear_hold(self, payer_id: str, cleared_by: str) -> PayerHold | None:
+        """Lift the payer's open hold; returns it as cleared, or None when the payer was not held."""
+        row = self._conn.execute(
+            payer_holds.update()
+            .where(payer_holds.c.payer_id == payer_id, payer_holds.c.cleared_at.is_(None))
+            .values(cleared_at=utc_now(), cleared_by=cleared_by)
+            .returning(*payer_holds.c)
+        ).first()
+        return None if row is None else PayerHold.model_validate(row._asdict())
+
+
+#: The order in which a claim's checks say what its status is now: by when the answer was true (the
+#: payer's effective date, else when observed), then by when it was observed, then by arrival. So an
+#: old ERA imported today does not rewind a newer portal answer. ix_status_checks_claim_latest serves it.
+_LATEST_FIRST = (status_checks.c.status_at.desc(), status_checks.c.checked_at.desc(), status_checks.c.id.desc())
 
 
 def _latest_informative_checks(only_claim_id: str | None = None) -> sa.Subquery:
@@ -460,12 +603,7 @@ def _latest_informative_checks(only_claim_id: str | None = None) -> sa.Subquery:
             status_checks.c.status,
             status_checks.c.checked_at,
             status_checks.c.paid_cents,
-            sa.func.row_number()
-            .over(
-                partition_by=status_checks.c.claim_pk,
-                order_by=(status_checks.c.checked_at.desc(), status_checks.c.id.desc()),
-            )
-            .label("rank"),
+            sa.func.row_number().over(partition_by=status_checks.c.claim_pk, order_by=_LATEST_FIRST).label("rank"),
         )
         .where(*where)
         .subquery()
@@ -516,6 +654,33 @@ class Ledger:
     def record_action(self, action: Action) -> bool:
         with self.writer() as writer:
             return writer.record_action(action)
+
+    def interrupt_stale_runs(self) -> int:
+        with self.writer() as writer:
+            return writer.interrupt_stale_runs()
+
+    def bot_runs(self, kind: str | None = None) -> dict[int, BotRun]:
+        """Runs by id, oldest first."""
+        query = sa.select(bot_runs).order_by(bot_runs.c.id)
+        if kind is not None:
+            query = query.where(bot_runs.c.kind == kind)
+        with self.engine.connect() as conn:
+            return {row.id: BotRun.model_validate(_without(row._asdict(), "id")) for row in conn.execute(query)}
+
+    def open_hold(self, payer_id: str) -> PayerHold | None:
+        """The payer's hold that no person has cleared yet, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(payer_holds).where(payer_holds.c.payer_id == payer_id, payer_holds.c.cleared_at.is_(None))
+            ).first()
+        return None if row is None else PayerHold.model_validate(row._asdict())
+
+    def holds(self, include_cleared: bool = False) -> list[PayerHold]:
+        query = sa.select(payer_holds).order_by(payer_holds.c.id)
+        if not include_cleared:
+            query = query.where(payer_holds.c.cleared_at.is_(None))
+        with self.engine.connect() as conn:
+            return [PayerHold.model_validate(row._asdict()) for row in conn.execute(query)]
 
     def payers(self) -> list[Payer]:
         with self.engine.connect() as conn:
@@ -680,7 +845,7 @@ class Ledger:
             status = conn.execute(
                 sa.select(status_checks.c.status)
                 .where(status_checks.c.claim_pk == claim.id, status_checks.c.status.not_in(_UNINFORMATIVE))
-                .order_by(status_checks.c.checked_at.desc(), status_checks.c.id.desc())
+                .order_by(*_LATEST_FIRST)
                 .limit(1)
             ).scalar()
         return _derived_status(status, claim.submitted_date)
@@ -716,6 +881,7 @@ class Ledger:
             StatusCheck(
                 claim_id=claim_id,
                 checked_at=r.checked_at,
+                effective_at=r.effective_at,
                 source=CheckSource(r.source),
                 status=ClaimStatus(r.status),
                 category_code=r.category_code,

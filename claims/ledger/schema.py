@@ -12,6 +12,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from claims.models import (
+    BOT_RUN_NOTE_MAX,
+    CATEGORY_CODE_MAX,
+    DEDUPE_KEY_MAX,
+    EVIDENCE_REF_MAX,
+    PAYER_NUMBER_MAX,
+    PAYER_TEXT_MAX,
+    PLAN_NAME_MAX,
+    RAW_SEGMENT_MAX,
+    STATUS_CODE_MAX,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -111,7 +123,11 @@ bot_runs = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("claims_checked", sa.Integer, nullable=False),
     sa.Column("errors", sa.Integer, nullable=False),
-    sa.Column("note", sa.String(500)),
+    sa.Column("note", sa.String(BOT_RUN_NOTE_MAX)),
+    # A live run renews its lease with each heartbeat; a `running` run past its lease has died.
+    sa.Column("heartbeat_at", UTCDateTime),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Index("ix_bot_runs_status_lease", "status", "lease_expires_at"),
 )
 
 status_checks = sa.Table(
@@ -119,23 +135,26 @@ status_checks = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("checked_at", UTCDateTime, nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=False),  # when Claimbot observed the answer
+    sa.Column("effective_at", UTCDateTime),  # the payer's own date for it (an ERA's production date), if any
+    # effective_at, else checked_at: the current status is the latest informative check by this time.
+    sa.Column("status_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(10), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("category_code", sa.String(3)),
-    sa.Column("status_code", sa.String(10)),
-    sa.Column("payer_status_text", sa.String(500)),
+    sa.Column("category_code", sa.String(CATEGORY_CODE_MAX)),
+    sa.Column("status_code", sa.String(STATUS_CODE_MAX)),
+    sa.Column("payer_status_text", sa.String(PAYER_TEXT_MAX)),
     sa.Column("billed_cents", sa.BigInteger),
     sa.Column("paid_cents", sa.BigInteger),
     sa.Column("patient_responsibility_cents", sa.BigInteger),
-    sa.Column("payer_claim_number", sa.String(50)),
-    sa.Column("check_number", sa.String(50)),
+    sa.Column("payer_claim_number", sa.String(PAYER_NUMBER_MAX)),
+    sa.Column("check_number", sa.String(PAYER_NUMBER_MAX)),
     sa.Column("payment_date", sa.Date),
-    sa.Column("evidence_ref", sa.String(300)),
+    sa.Column("evidence_ref", sa.String(EVIDENCE_REF_MAX)),
     sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
-    sa.Column("dedupe_key", sa.String(200), unique=True),
-    sa.Column("raw_segment", sa.String(2000)),
-    sa.Index("ix_status_checks_claim_latest", "claim_pk", "checked_at", "id"),
+    sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), unique=True),
+    sa.Column("raw_segment", sa.String(RAW_SEGMENT_MAX)),
+    sa.Index("ix_status_checks_claim_latest", "claim_pk", "status_at", "checked_at", "id"),
 )
 
 denials = sa.Table(
@@ -164,10 +183,10 @@ payments = sa.Table(
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_date", sa.Date),
     sa.Column("method", sa.String(3), nullable=False),
-    sa.Column("check_number", sa.String(50)),
-    sa.Column("payer_claim_number", sa.String(50)),
+    sa.Column("check_number", sa.String(PAYER_NUMBER_MAX)),
+    sa.Column("payer_claim_number", sa.String(PAYER_NUMBER_MAX)),
     sa.Column("source", sa.String(10), nullable=False),
-    sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), unique=True),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 
@@ -181,10 +200,10 @@ eligibility_checks = sa.Table(
     sa.Column("source", sa.String(10), nullable=False),
     sa.Column("service_date", sa.Date, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("plan_name", sa.String(200)),
+    sa.Column("plan_name", sa.String(PLAN_NAME_MAX)),
     sa.Column("benefits", sa.JSON, nullable=False),
-    sa.Column("rejection_code", sa.String(10)),
-    sa.Column("evidence_ref", sa.String(300)),
+    sa.Column("rejection_code", sa.String(STATUS_CODE_MAX)),
+    sa.Column("evidence_ref", sa.String(EVIDENCE_REF_MAX)),
     sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
 )
 
@@ -196,7 +215,7 @@ actions = sa.Table(
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("action", sa.String(60), nullable=False),
     sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id")),
-    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("idempotency_key", sa.String(DEDUPE_KEY_MAX), nullable=False, unique=True),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
 )
@@ -216,12 +235,35 @@ unmatched_items = sa.Table(
     "unmatched_items",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), nullable=False, unique=True),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("claim_ref", sa.String(50), nullable=False, index=True),
-    sa.Column("payer_claim_number", sa.String(50)),
+    sa.Column("payer_claim_number", sa.String(PAYER_NUMBER_MAX)),
     sa.Column("source", sa.String(300), nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("matched_at", UTCDateTime),
+)
+
+#: A payer no bot may sign in to until a person clears it (a refused sign-in or a locked account):
+#: retrying a refused password is how an account gets locked. At most one open hold per payer.
+payer_holds = sa.Table(
+    "payer_holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("payer_id", sa.String(20), sa.ForeignKey("payers.id"), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),
+    sa.Column("evidence_ref", sa.String(EVIDENCE_REF_MAX)),
+    sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
+    sa.Column("cleared_at", UTCDateTime),
+    sa.Column("cleared_by", sa.String(100)),
+    sa.Index(
+        "uq_payer_holds_open",
+        "payer_id",
+        unique=True,
+        sqlite_where=sa.text("cleared_at IS NULL"),
+        postgresql_where=sa.text("cleared_at IS NULL"),
+    ),
 )
