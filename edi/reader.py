@@ -37,6 +37,7 @@ _REPETITION_SINCE_VERSION = "00402"
 _ENVELOPE_PREFIXES = frozenset({"IS", "IE", "GS", "GE", "ST", "SE", "TA"})
 _ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 _BLANKS = " \t\r\n"
+_INLINE_BLANKS = " \t"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -174,12 +175,37 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], 
     if line_break or ("\n" not in chunk and "\r" not in chunk):
         # a boundary cannot overlap itself, so equal counts mean every terminator starts one
         count = chunk.count(boundary)
-        if count == chunk.count(terminator) and not chunk.startswith(boundary) and boundary * 2 not in chunk:
+        if (
+            count == chunk.count(terminator)
+            and not chunk.startswith(boundary)
+            and boundary * 2 not in chunk
+            and not _irregular_layout(chunk, boundary, count, strip_chars)
+        ):
             tail_start = chunk.rfind(boundary) + len(boundary) if count else 0
             return TerminatedSegments(chunk, boundary, count), chunk[tail_start:].strip(strip_chars), strip_chars
     pieces = [piece.strip(strip_chars) for piece in chunk.split(terminator)]
     tail = pieces.pop()
     return [piece for piece in pieces if piece], tail, strip_chars
+
+
+def _irregular_layout(chunk: str, boundary: str, count: int, strip_chars: str) -> bool:
+    """Whether blanks sit around the terminators although every terminator starts a boundary:
+    segments indented with spaces or tabs, padded before the terminator, or blank lines between
+    them (as pretty-printers write them). Such text is split and stripped piece by piece.
+
+    Every terminator of ``chunk`` starts a boundary (checked before), so a blank before a
+    terminator is a blank before a boundary. A line break that is not part of a boundary shows in
+    the count of that character (a C-level count); tabs are looked for only when the text holds
+    one at all (a memchr, far cheaper than a pattern search)."""
+    for line_break in "\r\n":
+        if (
+            line_break in strip_chars
+            and line_break in chunk
+            and chunk.count(line_break) != count * boundary.count(line_break)
+        ):
+            return True
+    blanks = [blank for blank in _INLINE_BLANKS if blank in strip_chars and (blank == " " or blank in chunk)]
+    return any(boundary + blank in chunk or blank + boundary in chunk for blank in blanks)
 
 
 @functools.lru_cache(maxsize=16)
@@ -277,7 +303,7 @@ def _read_isa_separators(
     element_separator = text[start + 3]
     window = text[start : start + _ISA_LENGTH + 1]
     if len(window) == _ISA_LENGTH + 1 and all(window[offset] == element_separator for offset in _ISA_SEPARATOR_OFFSETS):
-        isa_text, terminator = window[:_ISA_LENGTH], window[_ISA_LENGTH]
+        isa_text, terminator = window[:_ISA_LENGTH], _terminator_after(text, start + _ISA_LENGTH)
     else:
         end = start
         for _ in range(16):
@@ -297,10 +323,20 @@ def _read_isa_separators(
                 segment_id="ISA",
                 element="ISA16",
             )
-        isa_text, terminator = text[start : end + 2], text[end + 2]
+        isa_text, terminator = text[start : end + 2], _terminator_after(text, end + 2)
         findings.append(_isa_layout_finding(isa_text.split(element_separator), reader, number))
     elements = isa_text.split(element_separator)
     return _separators_from_isa(element_separator, elements, terminator, reader, number, findings)
+
+
+def _terminator_after(text: str, position: int) -> str:
+    """The segment terminator: the character after ISA16, past any spaces or tabs a pretty-printer
+    put before it (a space cannot be a separator, so a blank there is layout, not the terminator)."""
+    character = text[position : position + 1]
+    while character in _INLINE_BLANKS and character:
+        position += 1
+        character = text[position : position + 1]
+    return character or text[position - 1 : position]
 
 
 def _isa_layout_finding(elements: list[str], reader: ElementReader, number: int) -> Finding:
