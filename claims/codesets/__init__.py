@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
@@ -36,6 +37,10 @@ _BUNDLED_FILES = {
     CodeKind.RARC: "rarc.yaml",
     CodeKind.GROUP: "adjustment_groups.yaml",
 }
+
+
+_GROUP_PREFIXED = re.compile(r"^(CO|PR|OA|PI)\s*-?\s*([A-Z0-9]{1,5})$")
+_CATEGORY_STATUS = re.compile(r"^([A-Z][0-9][A-Z]?)\s*:\s*([0-9A-Z]{1,5})$")
 
 
 class CodeSetError(ValueError):
@@ -119,3 +124,23 @@ class CodeSets:
         """'CO-50 Not deemed a medical necessity by the payer' — what a person reads in chat and CLI."""
         found = self.describe(CodeKind.CARC, carc)
         return f"{group}-{carc} {found.description}" if found else f"{group}-{carc} (unknown reason code)"
+
+    def remark_text(self, rarc: str) -> str:
+        """'N290 Missing/incomplete rendering provider' — a remark code with its text."""
+        found = self.describe(CodeKind.RARC, rarc)
+        return f"{rarc} {found.description}" if found else f"{rarc} (unknown remark code)"
+
+    def explain(self, kind: CodeKind, written: str) -> list[Code]:
+        """A code as billers write it: `CO-45` or `CO45` is the group and the CARC, `F2:88` a category
+        and a status code; anything else is looked up as it is. Empty when nothing is known."""
+        text = written.strip().upper()
+        found: list[Code | None]
+        group = _GROUP_PREFIXED.match(text)
+        pair = _CATEGORY_STATUS.match(text)
+        if kind in (CodeKind.CARC, CodeKind.GROUP) and group:
+            found = [self.describe(CodeKind.GROUP, group.group(1)), self.describe(CodeKind.CARC, group.group(2))]
+        elif kind in (CodeKind.CATEGORY, CodeKind.STATUS) and pair:
+            found = [self.describe(CodeKind.CATEGORY, pair.group(1)), self.describe(CodeKind.STATUS, pair.group(2))]
+        else:
+            found = [self.describe(kind, text)]
+        return [] if any(code is None for code in found) else [code for code in found if code is not None]

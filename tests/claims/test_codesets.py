@@ -72,3 +72,21 @@ def test_bad_official_lists_name_file_and_line(tmp_path: Path, content: str, mes
     with pytest.raises(CodeSetError, match=message) as caught:
         read_official_list(path)
     assert str(path) in str(caught.value)
+
+
+def test_codes_as_billers_write_them_explain_group_and_code() -> None:
+    codes = CodeSets()
+    explained = codes.explain(CodeKind.CARC, "co-45")
+    assert [(c.kind, c.code) for c in explained] == [(CodeKind.GROUP, "CO"), (CodeKind.CARC, "45")]
+    assert "Contractual" in explained[0].description and "fee schedule" in explained[1].description
+    assert [c.code for c in codes.explain(CodeKind.CARC, "PR 2")] == ["PR", "2"]
+    assert [c.code for c in codes.explain(CodeKind.CARC, "45")] == ["45"]
+    assert [c.code for c in codes.explain(CodeKind.CATEGORY, "F2:21")] == ["F2", "21"]
+    assert codes.explain(CodeKind.CARC, "CO-99999") == []
+    assert codes.explain(CodeKind.CARC, "XX-45") == []
+
+
+def test_remark_codes_read_with_their_text() -> None:
+    codes = CodeSets()
+    assert codes.remark_text("M15").startswith("M15 Separately billed")
+    assert codes.remark_text("Z999") == "Z999 (unknown remark code)"
