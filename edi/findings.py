@@ -47,6 +47,7 @@ class FindingCode(StrEnum):
     UNMATCHED_TRAILER = "envelope.unmatched_trailer"
     EMPTY_INTERCHANGE = "envelope.empty_interchange"
     EMPTY_GROUP = "envelope.empty_group"
+    DUPLICATE_CONTROL_NUMBER = "envelope.duplicate_st02"
     UNKNOWN_TRANSACTION = "transaction.unknown_type"
     VIEW_FAILED = "transaction.view_failed"
     MISSING_SEGMENT = "segment.missing"
@@ -63,6 +64,10 @@ class FindingCode(StrEnum):
     CLAIM_LINES_BALANCE = "balance.claim_service_lines"
     SERVICE_LINE_BALANCE = "balance.service_line"
     PAYMENT_BALANCE = "balance.payment"
+    CLAIM_CHARGE_LINES = "balance.claim_charge_service_lines"
+    UNKNOWN_STATUS_CATEGORY = "code.unknown_status_category"
+    UNKNOWN_CARC = "code.unknown_carc"
+    UNKNOWN_RARC = "code.unknown_rarc"
 
 
 class Location(BaseModel):
@@ -96,6 +101,11 @@ class Finding(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.severity.value.upper()} {self.code.value} at {self.location}: {self.message}"
+
+
+def as_warnings(findings: list[Finding]) -> list[Finding]:
+    """The same findings as warnings: for faults that flag a record instead of refusing it."""
+    return [finding.model_copy(update={"severity": Severity.WARNING}) for finding in findings]
 
 
 def has_errors(findings: list[Finding]) -> bool:

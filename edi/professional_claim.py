@@ -365,9 +365,30 @@ def _at(elements: list[str], position: int) -> str:
     return elements[position] if position < len(elements) else ""
 
 
+def _check_charges(reader: ElementReader, claims: list[ProfessionalClaim]) -> None:
+    """CLM02 is the sum of the claim's SV102 line charges (837P TR3)."""
+    for claim in claims:
+        charges = [line.charge for line in claim.services]
+        if claim.charge is None or not charges or None in charges:
+            continue
+        lines_charged = sum((charge for charge in charges if charge is not None), Decimal("0.00"))
+        if lines_charged != claim.charge:
+            claim.findings.append(
+                reader.finding(
+                    Severity.ERROR,
+                    FindingCode.CLAIM_CHARGE_LINES,
+                    f"CLM02 {claim.charge} is not the sum of its service line charges (SV102) {lines_charged}",
+                    claim.segment_number,
+                    "CLM",
+                    "CLM02",
+                )
+            )
+
+
 def read_professional_claims(text: TransactionText) -> ProfessionalClaimSet:
     builder = _ProfessionalClaimBuilder(text)
     builder.build(text)
+    _check_charges(builder.reader, builder.claims)
     view = ProfessionalClaimSet(
         header=text.header,
         findings=builder.findings,

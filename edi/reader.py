@@ -513,6 +513,7 @@ class _OpenGroup:
     elements: list[str]
     first_segment: int
     transaction_count: int = 0
+    control_numbers: dict[str, int] = field(default_factory=dict)  # ST02 -> its ST's segment number
 
 
 @dataclass(slots=True)
@@ -698,6 +699,20 @@ class _EnvelopeWalker:
                 )
         else:
             self._group.transaction_count += 1
+            control_number = elements[2] if len(elements) > 2 else ""
+            first = self._group.control_numbers.setdefault(control_number, number)
+            if first != number:
+                findings.append(
+                    self.reader.finding(
+                        Severity.ERROR,
+                        FindingCode.DUPLICATE_CONTROL_NUMBER,
+                        f"ST02 {control_number!r} is used again in this functional group (first at segment "
+                        f"{first}): the two sets cannot be told apart, so this one is not recorded",
+                        number,
+                        "ST",
+                        "ST02",
+                    )
+                )
         self._transaction = _OpenTransaction(elements, segments, index, number, findings)
 
     def _close_transaction(
@@ -775,7 +790,7 @@ class _EnvelopeWalker:
         if _as_int(declared_count) != actual_count:
             findings.append(
                 self.reader.finding(
-                    Severity.ERROR,
+                    Severity.WARNING,
                     FindingCode.SE_COUNT,
                     f"SE01 declares {declared_count!r} segments but ST..SE holds {actual_count}",
                     number,
@@ -787,7 +802,7 @@ class _EnvelopeWalker:
         if declared_control != control_number:
             findings.append(
                 self.reader.finding(
-                    Severity.ERROR,
+                    Severity.WARNING,
                     FindingCode.SE_CONTROL_NUMBER,
                     f"SE02 {declared_control!r} does not match ST02 {control_number!r}",
                     number,
@@ -909,7 +924,7 @@ class _EnvelopeWalker:
         declared_count = elements[1] if len(elements) > 1 else ""
         if _as_int(declared_count) != actual_count:
             self._document_finding(
-                Severity.ERROR,
+                Severity.WARNING,
                 count_code,
                 f"{segment_id}01 declares {declared_count!r} {counted} but there are {actual_count}",
                 number,
@@ -920,7 +935,7 @@ class _EnvelopeWalker:
         declared_control = elements[2] if len(elements) > 2 else ""
         if not _same_control_number(declared_control, expected_control):
             self._document_finding(
-                Severity.ERROR,
+                Severity.WARNING,
                 control_code,
                 f"{segment_id}02 {declared_control!r} does not match {header_element} {expected_control!r}",
                 number,

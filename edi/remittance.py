@@ -6,8 +6,10 @@ provider-level adjustments (PLB), and the balancing rules of the TR3:
 
 * claim: CLP03 - all CAS amounts (claim and lines) = CLP04;
 * lines: sum(SVC03) - claim-level CAS = CLP04 when service lines are present;
-* line: SVC02 - line CAS = SVC03;
-* transaction: BPR02 = sum(CLP04) - sum(PLB amounts).
+* line: SVC02 - line CAS = SVC03 (together these make sum(SVC02) = CLP03: a claim charge that is not
+  its lines' charges breaks one of them);
+* transaction: BPR02 = sum(CLP04) - sum(PLB amounts) (a warning, as are BPR faults: each claim is
+  still the payer's own answer).
 
 Problems are findings on the claim they concern (the claim is then not ``is_valid``); other
 claims in the file are unaffected. Large ERAs are the hot path of the layer (see
@@ -23,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from edi.findings import Finding, FindingCode, Severity, has_errors
+from edi.findings import Finding, FindingCode, Severity, as_warnings, has_errors
 from edi.parties import Party, PersonIdentity, ProcedureCode, party_from_nm1
 from edi.transaction import TransactionText, TransactionView
 from edi.values import ElementReader, element_name, is_decimal_text, parse_date
@@ -361,14 +363,17 @@ class _RemittanceBuilder:
         segment_id = elements[0]
         padded = [*elements, *[""] * 17]
         if segment_id == "BPR":
+            # a fault in the payment header flags the set; each claim is still the payer's answer
+            header_findings: list[Finding] = []
             self.payment_number = number
             self.payment = PaymentInstruction(
                 handling_code=padded[1],
-                amount=self.reader.amount(elements, 2, number, self.findings, required=True),
+                amount=self.reader.amount(elements, 2, number, header_findings, required=True),
                 credit_debit=padded[3],
                 method=padded[4],
-                payment_date=self.reader.date(elements, 16, number, self.findings),
+                payment_date=self.reader.date(elements, 16, number, header_findings),
             )
+            self.findings.extend(as_warnings(header_findings))
         elif segment_id == "TRN":
             self.trace_number = padded[2]
             self.trace_originator = padded[3]
@@ -597,7 +602,7 @@ class _RemittanceBuilder:
     def _check_payment_balance(self) -> None:
         if self.payment is None:
             self.findings.append(
-                self.reader.finding(Severity.ERROR, FindingCode.MISSING_SEGMENT, "835 has no BPR payment segment")
+                self.reader.finding(Severity.WARNING, FindingCode.MISSING_SEGMENT, "835 has no BPR payment segment")
             )
             return
         if self.payment.amount is None or any(claim.paid is None for claim in self.claims):
@@ -610,7 +615,7 @@ class _RemittanceBuilder:
         if abs(expected - self.payment.amount) > BALANCE_TOLERANCE:
             self.findings.append(
                 self.reader.finding(
-                    Severity.ERROR,
+                    Severity.WARNING,
                     FindingCode.PAYMENT_BALANCE,
                     f"BPR02 {self.payment.amount} differs from claim payments {claims_paid} "
                     f"minus provider adjustments {provider_adjusted} = {expected}",
