@@ -667,6 +667,10 @@ class Ledger:
         with self.engine.connect() as conn:
             return {row.id: BotRun.model_validate(_without(row._asdict(), "id")) for row in conn.execute(query)}
 
+    def hold_payer(self, hold: PayerHold) -> bool:
+        with self.writer() as writer:
+            return writer.hold_payer(hold)
+
     def open_hold(self, payer_id: str) -> PayerHold | None:
         """The payer's hold that no person has cleared yet, if any."""
         with self.engine.connect() as conn:

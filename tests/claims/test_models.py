@@ -109,3 +109,31 @@ def test_denial_code() -> None:
 def test_patient_requires_all_identity_fields() -> None:
     with pytest.raises(ValidationError):
         make_patient(member_id="")
+
+
+def test_payer_text_is_cut_to_its_column_with_a_marker_never_refused() -> None:
+    from claims.models import PAYER_NUMBER_MAX, PAYER_TEXT_MAX, TRUNCATED, Payment
+
+    check = StatusCheck(
+        claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.DENIED, payer_status_text="x" * 600
+    )
+    assert check.payer_status_text == "x" * (PAYER_TEXT_MAX - 1) + TRUNCATED
+    exact = StatusCheck(
+        claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.DENIED, payer_status_text="y" * 500
+    )
+    assert exact.payer_status_text == "y" * 500
+    payment = Payment(claim_id="C1", amount=Decimal("1.00"), check_number="8" * 51)
+    assert payment.check_number is not None and len(payment.check_number) == PAYER_NUMBER_MAX
+    assert payment.check_number.endswith(TRUNCATED)
+    with pytest.raises(ValidationError):  # codes are not cut: a wrong code is wrong, not long
+        StatusCheck(claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.DENIED, category_code="F2XX")
+
+
+def test_model_limits_are_the_ledger_columns() -> None:
+    from claims.ledger.schema import payments, status_checks
+    from claims.models import PAYER_NUMBER_MAX, PAYER_TEXT_MAX, RAW_SEGMENT_MAX
+
+    assert status_checks.c.payer_status_text.type.length == PAYER_TEXT_MAX  # type: ignore[attr-defined]
+    assert status_checks.c.raw_segment.type.length == RAW_SEGMENT_MAX  # type: ignore[attr-defined]
+    assert status_checks.c.check_number.type.length == PAYER_NUMBER_MAX  # type: ignore[attr-defined]
+    assert payments.c.payer_claim_number.type.length == PAYER_NUMBER_MAX  # type: ignore[attr-defined]
