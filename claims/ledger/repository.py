@@ -90,6 +90,7 @@ class ClaimSummary(BaseModel):
 class UnmatchedKind(StrEnum):
     STATUS = "status"
     PAYMENT = "payment"
+    REJECTED = "rejected"  # an EDI claim refused over an error finding: kept to be seen, never matched
 
 
 class UnmatchedItem(BaseModel):
@@ -493,7 +494,7 @@ class LedgerWriter:
             self._conn.execute(
                 sa.select(unmatched_items.c.id, unmatched_items.c.kind, unmatched_items.c.payload)
                 .join(claims, claims.c.claim_id == unmatched_items.c.claim_ref)
-                .where(unmatched_items.c.matched_at.is_(None))
+                .where(unmatched_items.c.matched_at.is_(None), unmatched_items.c.kind != UnmatchedKind.REJECTED.value)
                 .order_by(unmatched_items.c.id)
             )
         )
