@@ -6,7 +6,6 @@ Also small httpx sign-in helpers per portal: the fault tests drive the portals o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -18,7 +17,7 @@ from sandbox.codes import Outcome
 from sandbox.dataset import load_world
 from sandbox.models import PayerId, SandboxClaim
 from sandbox.servers import SandboxEndpoints
-from sandbox.testing import CHROMIUM_ARGS, CHROMIUM_PATH, SandboxAdmin, reset_all, sign_in_over_http
+from sandbox.testing import CHROMIUM_ARGS, SandboxAdmin, reset_all, sign_in_over_http
 
 #: A page of each portal that needs a signed-in session.
 PROTECTED_PATH = {
@@ -95,12 +94,11 @@ def sent_to_second_factor(response: httpx.Response, portal: ServerName) -> bool:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium, once per module (Playwright's sync API, like every test here)."""
-    if not os.path.exists(CHROMIUM_PATH):
-        pytest.skip(f"no Chromium at {CHROMIUM_PATH}: apt-get install chromium-headless-shell (./dev does)")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """Debian's headless Chromium, once per module (Playwright's sync API, like every test here).
+    No Chromium: skipped locally, failed in CI (tests/conftest.py: chromium_path)."""
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
