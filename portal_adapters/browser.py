@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 SYSTEM_CANDIDATES = (
@@ -28,6 +29,30 @@ LAUNCH_ARGS = (
     "--disable-quic",
     "--disable-background-networking",
 )
+
+
+#: Environment variables the browser never inherits: portal and clearinghouse credentials, keys, tokens.
+SECRET_ENV_PREFIXES = ("CLAIMBOT_PORTAL_", "CLAIMBOT_CLEARINGHOUSE_", "SLACK_")
+SECRET_ENV_NAMES = frozenset({"CLAIMBOT_CREDENTIALS_KEY"})
+SECRET_ENV_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY", "PASSWD", "CREDENTIAL")
+
+
+def browser_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment to launch Chromium with: this process's, minus every secret it may hold.
+
+    A browser renders pages from the internet; whatever is in its environment can be read by
+    whatever escapes it (and ends up in crash dumps), so credentials stay with Claimbot.
+    """
+    source = os.environ if environ is None else environ
+    kept: dict[str, str] = {}
+    for name, value in source.items():
+        upper = name.upper()
+        if upper in SECRET_ENV_NAMES or upper.startswith(SECRET_ENV_PREFIXES):
+            continue
+        if any(word in upper for word in SECRET_ENV_WORDS):
+            continue
+        kept[name] = value
+    return kept
 
 
 class BrowserNotFound(RuntimeError):

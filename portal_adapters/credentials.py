@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import keyring
@@ -50,6 +50,19 @@ class PortalAccount(BaseModel):
         if self.totp_secret is None:
             raise CredentialsError(f"account {self.username} has no TOTP secret configured")
         return pyotp.TOTP(self.totp_secret.get_secret_value()).now()
+
+    def missing_for(self, needs: Iterable[str]) -> list[str]:
+        """Which of a sign-in's needs this account cannot supply, sorted (names, never values).
+
+        Needs are template names (`account.password`, `account.totp`) and `account.security_answers`.
+        """
+        has = {
+            "account.username": bool(self.username),
+            "account.password": bool(self.password.get_secret_value()),
+            "account.totp": bool(self.totp_secret and self.totp_secret.get_secret_value()),
+            "account.security_answers": bool(self.security_answers),
+        }
+        return sorted(need for need in set(needs) if not has.get(need, False))
 
     def answer_for(self, question: str) -> str | None:
         """The stored answer whose key words all appear in the portal's question (case-insensitive)."""

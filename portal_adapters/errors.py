@@ -71,12 +71,17 @@ class Reason(StrEnum):
     # the playbook itself is wrong (stop the payer; `claimbot playbook validate` should have said so)
     INVALID_SELECTOR = "invalid_selector"
     OFF_ORIGIN = "off_origin"
+    UNSAFE_TEMPLATE = "unsafe_template"
+    PORTAL_URL_INVALID = "portal_url_invalid"
     # our data (do not retry this claim)
     NO_USABLE_SEARCH = "no_usable_search"
     MISSING_VALUE = "missing_value"
     NO_ELIGIBILITY_TASK = "no_eligibility_task"
     CANNOT_WRITE_X12 = "cannot_write_x12"
     REQUEST_REFUSED = "request_refused"
+    UNSAFE_URL_VALUE = "unsafe_url_value"
+    # a fault of Claimbot itself, kept to the one claim it happened on
+    ENGINE_FAILED = "engine_failed"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -113,11 +118,18 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.ANSWER_MISSING_MEMBER: "the answer says nothing about the member asked about",
     Reason.INVALID_SELECTOR: "the playbook has a selector the browser cannot use",
     Reason.OFF_ORIGIN: "the playbook tried to leave the portal's declared origins",
+    Reason.UNSAFE_TEMPLATE: "the playbook puts a credential or a patient value where it could leak (an address)",
+    Reason.PORTAL_URL_INVALID: (
+        "the portal address (CLAIMBOT_PORTAL_<PAYER>_URL, or the playbook's base_url) is not a plain http(s) "
+        "address: scheme, host, optional port and path, with no user, password, query or fragment"
+    ),
     Reason.NO_USABLE_SEARCH: "the claim lacks what every search of this portal needs",
     Reason.MISSING_VALUE: "the look-up needs a value this claim lacks",
     Reason.NO_ELIGIBILITY_TASK: "this portal's playbook has no eligibility task",
     Reason.CANNOT_WRITE_X12: "the request cannot be written as X12",
     Reason.REQUEST_REFUSED: "the clearinghouse could not read the request written for it",
+    Reason.UNSAFE_URL_VALUE: "a value of this look-up would change the shape of the portal address",
+    Reason.ENGINE_FAILED: "Claimbot failed while checking this claim (a bug: the log names the error type)",
 }
 
 # Structured fields must stay PHI-free by construction, so each is checked for its shape.

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from portal_adapters.playbook.schema import STEP_KEYS, Playbook
+from portal_adapters.playbook.schema import STEP_KEYS, Playbook, playbook_problems
 
 PLAYBOOK_FILE = "playbook.yaml"
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "playbooks"
@@ -77,6 +77,12 @@ def load_playbook(path: Path) -> Playbook:
             message = problem["msg"].removeprefix("Value error, ")
             problems.append(f"{path}: line {line}: key {dotted}: {message}")
         raise PlaybookError("\n".join(problems)) from err
+    problems = [
+        f"{path}: line {_line_of(node, problem.key)}: key {problem.dotted}: {problem.message}"
+        for problem in playbook_problems(playbook)
+    ]
+    if problems:
+        raise PlaybookError("\n".join(problems[:5]))
     folder = path.parent.name
     if folder != playbook.payer_id.lower():
         line = _line_of(node, ("payer_id",))

@@ -11,11 +11,17 @@ allowed names are listed in `TEMPLATE_NAMES`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from selectolax.lexbor import LexborHTMLParser
 
 from claims.status import ClaimStatus
+from portal_adapters.errors import Reason
+from portal_adapters.templates import origin_of, url_template_problem
 
 TEMPLATE_NAMES = frozenset(
     {
@@ -49,7 +55,161 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Selector = Annotated[str, Field(min_length=1, description="A CSS selector")]
+# --- selectors -----------------------------------------------------------------------------------
+# Steps and outcomes run in the browser, so they may use what Playwright adds to CSS (`text=...`,
+# `:has-text()`, `>>` chains, `xpath=`); extraction runs in selectolax (lexbor), so plain CSS only.
+# A selector neither can parse is refused at load, with its file, line and key.
+_PROBE = LexborHTMLParser("<p></p>")
+_PW_PSEUDO = re.compile(
+    r":(has-text|text-is|text-matches|text|visible|nth-match|left-of|right-of|above|below|near)(?![\w-])"
+)
+_PW_ENGINE = re.compile(r"^([a-zA-Z_][\w:-]*)=(.*)$", re.DOTALL)
+_TEXT_ENGINES = frozenset({"text", "id", "data-testid", "data-test-id", "data-test", "role"})
+
+
+def _balanced_end(text: str, start: int) -> int | None:
+    """Index just past the bracket group opening at `start` (quotes respected); None if it never closes."""
+    closing = {"(": ")", "[": "]"}
+    stack: list[str] = []
+    quote: str | None = None
+    index = start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in closing:
+            stack.append(closing[char])
+        elif char in ")]":
+            if not stack or stack.pop() != char:
+                return None
+            if not stack:
+                return index + 1
+        index += 1
+    return None
+
+
+def _split_chain(selector: str) -> list[str] | None:
+    """The parts of a Playwright `a >> b` chain (outside quotes and brackets); None if unbalanced."""
+    parts: list[str] = []
+    start = index = 0
+    quote: str | None = None
+    while index < len(selector):
+        char = selector[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            end = _balanced_end(selector, index)
+            if end is None:
+                return None
+            index = end
+            continue
+        elif selector.startswith(">>", index):
+            parts.append(selector[start:index])
+            start = index = index + 2
+            continue
+        index += 1
+    if quote:
+        return None
+    parts.append(selector[start:])
+    return parts
+
+
+def css_problem(selector: str) -> str | None:
+    """Why selectolax (lexbor) cannot use this CSS selector; None when it can."""
+    try:
+        _PROBE.css(selector)
+    except Exception:  # selectolax raises its own error type for syntax it cannot parse
+        return f"{selector!r} is not a valid CSS selector"
+    return None
+
+
+def _playwright_css_problem(selector: str) -> str | None:
+    """CSS with Playwright's own pseudo-classes (`:has-text()`, `:visible`, ...) replaced by a neutral one."""
+    plain: list[str] = []
+    index = 0
+    while (found := _PW_PSEUDO.search(selector, index)) is not None:
+        plain.append(selector[index : found.start()] + ":not(x-pw)")
+        index = found.end()
+        if selector.startswith("(", index):
+            end = _balanced_end(selector, index)
+            if end is None:
+                return f"{selector!r} has an unclosed bracket or quote"
+            index = end
+    plain.append(selector[index:])
+    return None if css_problem("".join(plain)) is None else f"{selector!r} is not a valid selector"
+
+
+def _xpath_problem(xpath: str) -> str | None:
+    if not xpath.strip() or _split_chain(xpath) is None:
+        return f"{xpath!r} is not a valid XPath (empty, or an unclosed bracket or quote)"
+    return None
+
+
+def selector_problem(selector: str) -> str | None:
+    """Why the browser (Playwright) cannot use this selector; None when it can."""
+    parts = _split_chain(selector)
+    if parts is None:
+        return f"{selector!r} has an unclosed bracket or quote"
+    for raw in parts:
+        part = raw.strip()
+        if not part:
+            return f"{selector!r} has an empty part around >>"
+        engine = _PW_ENGINE.match(part)
+        if part.startswith(("//", "..", "(//")):
+            problem = _xpath_problem(part)
+        elif part[0] in "\"'":
+            problem = None if _split_chain(part) is not None else f"{selector!r} has an unclosed quote"
+        elif engine is not None:
+            name, body = engine.group(1).lower(), engine.group(2).strip()
+            if name == "css":
+                problem = _playwright_css_problem(body)
+            elif name == "xpath":
+                problem = _xpath_problem(body)
+            elif name == "nth":
+                problem = None if body.lstrip("-").isdigit() else f"nth={body!r} needs a whole number"
+            elif name == "visible":
+                problem = None if body in ("true", "false") else "visible= takes true or false"
+            elif name in _TEXT_ENGINES or name.startswith("internal:"):
+                problem = None if body else f"{name}= needs a value"
+            else:
+                problem = f"{name}= is not a selector engine the browser knows"
+        else:
+            problem = _playwright_css_problem(part)
+        if problem:
+            return problem
+    return None
+
+
+def _browser_selector(value: str) -> str:
+    if (problem := selector_problem(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _html_selector(value: str) -> str:
+    if (problem := css_problem(value)) is not None:
+        raise ValueError(f"{problem} (extraction selectors are plain CSS: no Playwright extensions)")
+    return value
+
+
+Selector = Annotated[
+    str,
+    Field(min_length=1, description="A selector the browser uses (CSS, or Playwright's)"),
+    AfterValidator(_browser_selector),
+]
+HtmlSelector = Annotated[
+    str, Field(min_length=1, description="A plain CSS selector read by selectolax"), AfterValidator(_html_selector)
+]
 Template = Annotated[str, Field(min_length=1)]
 
 
@@ -152,6 +312,14 @@ class PickRow(Strict):
     max_pages: int = Field(default=10, ge=1, le=100)
     frame: str | None = None
 
+    @field_validator("match")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, text in value.items():
+            _browser_selector(column)
+            _check_templates(text)
+        return value
+
 
 STEP_KEYS = (
     "goto",
@@ -168,7 +336,8 @@ STEP_KEYS = (
 )
 
 
-def _step_kind(value: Any) -> str | None:
+def step_kind(value: Any) -> str | None:
+    """The key that names a step's kind (`fill`, `goto`, ...), for a YAML mapping or a Step model."""
     if isinstance(value, dict):
         return next((key for key in STEP_KEYS if key in value), None)
     return next((key for key in STEP_KEYS if hasattr(value, key)), None)
@@ -187,7 +356,7 @@ Step = Annotated[
     | Annotated[FetchJson, Tag("fetch_json")]
     | Annotated[PickRow, Tag("pick_row")],
     Discriminator(
-        _step_kind,
+        step_kind,
         custom_error_type="unknown_step",
         custom_error_message=f"a step is one of: {', '.join(STEP_KEYS)}",
     ),
@@ -231,7 +400,7 @@ ValueType = Literal["text", "money", "date", "code", "percent", "int"]
 class FieldSpec(Strict):
     """Where one value is: a CSS selector (HTML) or a dotted path (JSON), and how to read it."""
 
-    selector: Selector | None = None
+    selector: HtmlSelector | None = None
     path: str | None = None
     attribute: str | None = None
     type: ValueType = "text"
@@ -367,14 +536,127 @@ class SessionPolicy(Strict):
     relogin_attempts: int = Field(default=1, ge=0, le=3)
 
 
+_PLAIN_PATH = re.compile(r"^(/[A-Za-z0-9._~\-]+)*/?$")
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why this is not a plain portal address (http(s), a host, optional port and path; nothing else)."""
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+        return "holds spaces, backslashes or control characters"
+    try:
+        split = urlsplit(url)
+        split.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "is not a URL"
+    if split.scheme.lower() not in ("http", "https"):
+        return "must be http:// or https://"
+    if not split.hostname:
+        return "has no host"
+    if split.username is not None or split.password is not None or "@" in split.netloc:
+        return "may not hold a user name or password"
+    if split.query or split.fragment or "?" in url or "#" in url:
+        return "may not hold a query or fragment"
+    if not _PLAIN_PATH.match(split.path) or any(part in (".", "..") for part in split.path.split("/")):
+        return "has a path that is not plain (only letters, digits, . _ ~ - between single slashes; no . or ..)"
+    return None
+
+
 class Playbook(Strict):
     schema_version: Literal[1] = 1
     payer_id: str = Field(pattern=r"^[A-Z0-9_]{2,20}$")
     name: str = Field(min_length=1)
     base_url: str = Field(pattern=r"^https?://", description="overridden by CLAIMBOT_PORTAL_<PAYER>_URL")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="origins (https://host[:port]) the portal also uses, besides base_url's own (e.g. its SSO)",
+    )
     notes: str | None = None
     session: SessionPolicy = SessionPolicy()
     login: Login
     outcomes: Outcomes
     claim_status: ClaimStatusTask
     eligibility: EligibilityTask | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_base_url(cls, value: str) -> str:
+        if (problem := base_url_problem(value)) is not None:
+            raise ValueError(f"base_url {problem}")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin_of(origin) != origin.rstrip("/").lower() or base_url_problem(origin) is not None:
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], nothing more")
+        return value
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Every origin the playbook may navigate to or fetch from: base_url's and the allowed ones."""
+        found = {origin_of(self.base_url), *(origin_of(o) for o in self.allowed_origins)}
+        return frozenset(o for o in found if o is not None)
+
+
+# --- checks across the playbook ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """Something a playbook may not do, found after its shape is valid; `key` is its path in the YAML."""
+
+    key: tuple[str | int, ...]
+    message: str
+    reason: Reason
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(str(part) for part in self.key)
+
+
+def _steps_with_keys(steps: Sequence[Step], key: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Step]]:
+    for index, step in enumerate(steps):
+        yield (*key, index), step
+        if isinstance(step, WhenPresent):
+            yield from _steps_with_keys(step.steps, (*key, index, "steps"))
+
+
+def all_steps(playbook: Playbook) -> Iterator[tuple[tuple[str | int, ...], Step]]:
+    """Every step of the playbook (nested ones too), with its key path: ("login", "steps", 2), ..."""
+    yield from _steps_with_keys(playbook.login.steps, ("login", "steps"))
+    for number, search in enumerate(playbook.claim_status.searches):
+        yield from _steps_with_keys(search.steps, ("claim_status", "searches", number, "steps"))
+    if playbook.eligibility is not None:
+        yield from _steps_with_keys(playbook.eligibility.steps, ("eligibility", "steps"))
+
+
+def playbook_problems(playbook: Playbook) -> list[Problem]:
+    """What pydantic cannot see field by field: addresses against the origins, and HTML row selectors.
+
+    `playbook validate` (the loader) reports these with file, line and key; the engine refuses to run
+    a playbook that has any (PlaybookBroken), however it was built.
+    """
+    problems: list[Problem] = []
+    origins = playbook.origins
+
+    def address(template: str, key: tuple[str | int, ...]) -> None:
+        if (problem := url_template_problem(template, origins)) is not None:
+            secret = "secret" in problem or "patient value" in problem
+            problems.append(Problem(key, problem, Reason.UNSAFE_TEMPLATE if secret else Reason.OFF_ORIGIN))
+
+    address(playbook.login.start, ("login", "start"))
+    for key, step in all_steps(playbook):
+        if isinstance(step, Goto):
+            address(step.goto, (*key, "goto"))
+        elif isinstance(step, FetchJson):
+            address(step.fetch_json, (*key, "fetch_json"))
+    extractions: list[tuple[str, Extraction]] = [("claim_status", playbook.claim_status.extract)]
+    if playbook.eligibility is not None:
+        extractions.append(("eligibility", playbook.eligibility.extract))
+    for task, extraction in extractions:
+        if extraction.source != "html":
+            continue
+        for name, table in extraction.tables.items():
+            if (problem := css_problem(table.rows)) is not None:
+                key = (task, "extract", "tables", name, "rows")
+                problems.append(Problem(key, problem, Reason.INVALID_SELECTOR))
+    return problems

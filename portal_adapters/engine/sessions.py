@@ -1,0 +1,160 @@
+"""The session pool: one browser, one browser context per portal session, each signed in once.
+
+Sessions grow round-robin over the accounts up to `max_concurrent` x accounts. A portal that refuses
+an extra session leaves the pool with the sessions it has. Look-ups borrow an idle session and give
+it back, so one session serves one look-up at a time. Signing in is not done here: the pool is
+given the sign-in as a function (the step interpreter runs the playbook's login).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+
+from portal_adapters.browser import LAUNCH_ARGS, browser_env, find_chromium
+from portal_adapters.credentials import PortalAccount
+from portal_adapters.engine.browser_errors import Translation, playwright_errors
+from portal_adapters.errors import AdapterError, ErrorKind, PortalUnavailable, Reason
+from portal_adapters.playbook.schema import SessionPolicy
+
+
+@dataclass
+class PortalSession:
+    """One logged-in browser context, used by one worker at a time."""
+
+    account: PortalAccount
+    context: BrowserContext
+    page: Page
+    last_status: int | None = None
+    last_json: Any = None
+    signing_in: bool = False
+    logins: int = 0
+    checks: int = 0
+    history: list[str] = field(default_factory=list)
+
+
+SignIn = Callable[[PortalSession], Awaitable[None]]
+
+
+class SessionPool:
+    """Browser, contexts and the idle queue of one payer's sessions."""
+
+    def __init__(
+        self,
+        payer_id: str,
+        policy: SessionPolicy,
+        accounts: Sequence[PortalAccount],
+        sign_in: SignIn,
+        *,
+        browser: Browser | None = None,
+        headless: bool = True,
+        chromium_path: str | None = None,
+    ) -> None:
+        self.payer_id = payer_id
+        self.policy = policy
+        self.accounts = list(accounts)
+        self._sign_in = sign_in
+        self._shared_browser = browser
+        self.browser = browser
+        self._headless = headless
+        self._chromium_path = chromium_path
+        self._playwright: Playwright | None = None
+        self.sessions: list[PortalSession] = []
+        self._idle: asyncio.Queue[PortalSession] = asyncio.Queue()
+        self.refusals: list[ErrorKind] = []
+
+    @property
+    def limit(self) -> int:
+        return self.policy.max_concurrent * len(self.accounts)
+
+    async def start_browser(self) -> None:
+        """Launch Chromium (unless one was given), without the secrets of this process's environment."""
+        if self.browser is not None:
+            return
+        executable = find_chromium(self._chromium_path)
+        try:
+            with playwright_errors(self.payer_id, None, Translation.LAUNCH):
+                self._playwright = await async_playwright().start()
+                self.browser = await self._playwright.chromium.launch(
+                    executable_path=executable,
+                    headless=self._headless,
+                    args=list(LAUNCH_ARGS),
+                    env=dict[str, str | float | bool](browser_env()),
+                )
+        except AdapterError:
+            await self.close()
+            raise
+
+    async def add(self, account: PortalAccount) -> PortalSession:
+        """A new context, signed in with `account`, put on the idle queue."""
+        if self.browser is None:
+            raise PortalUnavailable(self.payer_id, Reason.BROWSER_DID_NOT_START)
+        with playwright_errors(self.payer_id, None, Translation.STEP):
+            context = await self.browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(self.policy.element_timeout_ms)
+            context.set_default_navigation_timeout(self.policy.navigation_timeout_ms)
+            page = await context.new_page()
+        session = PortalSession(account=account, context=context, page=page)
+        page.on("response", lambda response: _note_status(session, response))
+        try:
+            await self._sign_in(session)
+        except BaseException:
+            await _close_quietly(context)
+            raise
+        self.sessions.append(session)
+        await self._idle.put(session)
+        return session
+
+    async def grow(self, wanted: int) -> None:
+        """Open more sessions, round-robin over accounts, never past the limit.
+
+        A portal that refuses an extra session (its own concurrent-session limit, a second account
+        that is locked) leaves us with the sessions we have: the batch goes on, slower.
+        """
+        while len(self.sessions) < min(wanted, self.limit):
+            account = self.accounts[len(self.sessions) % len(self.accounts)]
+            try:
+                await self.add(account)
+            except AdapterError as err:
+                if not self.sessions:
+                    raise
+                self.refusals.append(err.kind)
+                return
+
+    @contextlib.asynccontextmanager
+    async def borrow(self) -> AsyncIterator[PortalSession]:
+        """An idle session for one look-up; it goes back to the queue whatever happens."""
+        session = await self._idle.get()
+        try:
+            yield session
+        finally:
+            self._idle.put_nowait(session)
+
+    async def close(self) -> None:
+        for session in self.sessions:
+            await _close_quietly(session.context)
+        self.sessions.clear()
+        self._idle = asyncio.Queue()
+        if self.browser is not None and self._shared_browser is None:
+            await _close_quietly(self.browser)
+        if self._playwright is not None:
+            with contextlib.suppress(Exception):
+                await self._playwright.stop()
+        self.browser = self._shared_browser
+        self._playwright = None
+
+
+async def _close_quietly(closable: BrowserContext | Browser) -> None:
+    """Closing is best effort: a context whose browser already went away has nothing left to close."""
+    with contextlib.suppress(AdapterError), playwright_errors("", None, Translation.STEP):
+        await closable.close()
+
+
+def _note_status(session: PortalSession, response: Any) -> None:
+    if response.request.resource_type == "document":
+        session.last_status = response.status
