@@ -4,13 +4,12 @@ and bad input that records nothing from a broken transaction set."""
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from claims.edi_intake import import_edi
 from claims.importing import import_claims_csv
 from claims.ledger import Ledger, UnmatchedKind
 from claims.models import CheckSource
 from claims.status import ClaimStatus
+from tests.conftest import need
 from tests.edi.edi_x12_builders import Layout, interchange, paid_claim, remittance
 from tests.factories import claims_csv, make_claim
 
@@ -140,8 +139,8 @@ def test_not_x12_at_all(sqlite_ledger: Ledger, tmp_path: Path) -> None:
     assert "notes.txt" in summary.findings[0].location
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/x12-samples is absent (public X12 samples live there)")
 def test_public_samples_queue_every_claim_and_reject_a_bad_payment_date(sqlite_ledger: Ledger) -> None:
+    need(SAMPLES.exists(), "../shared/x12-samples is absent (public X12 samples live there)")
     summary = import_edi(
         sqlite_ledger, [SAMPLES / "277_lfh_1.x12", SAMPLES / "835_lfh_3.x12", SAMPLES / "835_lfh_1.x12"]
     )
