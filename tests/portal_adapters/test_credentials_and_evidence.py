@@ -39,7 +39,10 @@ def test_environment_credentials_hide_their_values_and_mask_logs(
 def test_encrypted_file_round_trip_and_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAIMBOT_CREDENTIALS_KEY", Fernet.generate_key().decode())
     store = CredentialStore(tmp_path)
-    accounts = [PortalAccount(username="a1", password="p-one"), PortalAccount(username="a2", password="p-two")]  # type: ignore[arg-type]
+    accounts = [
+        PortalAccount(username="a1", password=SecretStr("p-one")),
+        PortalAccount(username="a2", password=SecretStr("p-two")),
+    ]
     store.save("SUNRISE", accounts)
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
     assert b"p-one" not in store.path.read_bytes()
