@@ -182,6 +182,8 @@ def credentials_set(
         accounts = _accounts_from_json(from_json) if from_json is not None else [_prompt_account()]
     except CredentialsError as error:
         fail(Exit.BAD_INPUT, str(error))
+    for account in accounts:
+        account.register_with_redactor()  # masked in any log line from here on
     try:
         if add:
             for account in accounts:
