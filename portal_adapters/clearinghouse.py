@@ -28,6 +28,7 @@ never leave this module.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -42,7 +43,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from claims.codesets import CodeKind, CodeSets
 from claims.models import Benefit, Patient, npi_check_digit_ok
-from claims.phi import register_secret
+from claims.phi import PhiScrubber, register_secret
 from claims.status import refine_with_amounts, status_from_277
 from edi import (
     ClaimStatusInquiry,
@@ -77,10 +78,10 @@ from portal_adapters.errors import (
     AdapterError,
     AuthenticationFailed,
     BadClaimData,
-    ErrorKind,
     LayoutChanged,
     PortalUnavailable,
     RateLimited,
+    Reason,
 )
 
 STATUS_REQUEST = "X12_276_Request_005010X212"
@@ -93,12 +94,28 @@ CORE_REALTIME_TIMEOUT_S = 20.0
 UNAVAILABLE_ERROR_CODES = frozenset({"InternalError", "ServiceUnavailable"})
 #: AAA03 reasons that say "not now" (42 unable to respond, 80 no response received), not "no such member".
 UNABLE_TO_RESPOND = frozenset({"42", "80"})
+#: CORE envelope error codes we name in an error (`code`); any other text the server sends is not repeated.
+KNOWN_ERROR_CODES = frozenset(
+    {
+        "Success",
+        "Unauthorized",
+        "RateLimited",
+        "InternalError",
+        "ServiceUnavailable",
+        "InvalidPayload",
+        "InvalidEnvelope",
+        "PayloadTypeNotSupported",
+        "NotFound",
+        "Forbidden",
+    }
+)
 #: EB06 "year to date": the amount already met; `Benefit` keeps the total and what remains.
 YEAR_TO_DATE = "24"
 #: EB02 coverage levels that describe the patient; family totals are not the patient's own figures.
 INDIVIDUAL_LEVELS = frozenset({"", "IND"})
 
 ViewT = TypeVar("ViewT", bound=TransactionView)
+log = logging.getLogger(__name__)
 
 
 class ClearinghouseIdentity(BaseSettings):
@@ -209,13 +226,20 @@ class ClearinghouseAdapter:
         outcomes: dict[str, ClaimOutcome] = {}
 
         async def one(query: ClaimQuery) -> None:
-            outcomes[query.claim_id] = await self._check_claim(query)
+            try:
+                outcomes[query.claim_id] = await self._check_claim(query)
+            except AdapterError:
+                raise
+            except Exception as err:  # a bug costs this claim only, and its text (maybe PHI) is not kept
+                log.error("clearinghouse check failed unexpectedly: %s (payer %s)", type(err).__name__, self.payer_id)
+                failure = PortalUnavailable(self.payer_id, Reason.ENGINE_FAILED, claim_id=query.claim_id)
+                outcomes[query.claim_id] = ClaimCheckFailed.from_error(query.claim_id, failure)
 
         try:
             async with asyncio.TaskGroup() as group:
                 for query in {q.claim_id: q for q in queries}.values():
                     group.create_task(one(query))
-        except* AdapterError as errors:
+        except* AdapterError as errors:  # stops the payer (or a 429 for the whole key): the rest are cancelled
             raise errors.exceptions[0] from None
         return [outcomes[q.claim_id] for q in queries]
 
@@ -226,19 +250,21 @@ class ClearinghouseAdapter:
             answer, elapsed_ms = await self._exchange(STATUS_REQUEST, STATUS_RESPONSE, payload)
             responses = self._read(answer, ClaimStatusResponse, "277")
         except AdapterError as err:
+            err.claim_id = err.claim_id or query.claim_id
             if err.stops_payer or isinstance(err, RateLimited):
                 raise
-            return self._failed(query, err.kind, err.message)
+            return ClaimCheckFailed.from_error(query.claim_id, err)
         # TRN02 of the 276 is the claim id (`effective_trace_number`), echoed in the 277's TRN02.
         claim = next((c for r in responses for c in r.claims if c.trace_number == query.claim_id), None)
         if claim is None:
-            return self._failed(
-                query, ErrorKind.LAYOUT_CHANGED, "the clearinghouse's 277 says nothing about this claim"
-            )
-        return self._claim_outcome(query, claim, elapsed_ms)
+            return self._failed(query, LayoutChanged(self.payer_id, Reason.ANSWER_MISSING_CLAIM))
+        try:
+            return self._claim_outcome(query, claim, elapsed_ms)
+        except ValidationError as err:  # the answer does not fit a result: this claim's problem, not the batch's
+            return self._failed(query, LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, field=_first_field(err)))
 
     def _write_276(self, query: ClaimQuery) -> str:
-        with self._writing("the claim", "276"):
+        with self._writing():
             inquiry = ClaimStatusInquiry(
                 payer=self.payer,
                 provider=self.identity.provider(),
@@ -257,31 +283,25 @@ class ClearinghouseAdapter:
             )
 
     @contextmanager
-    def _writing(self, what: str, transaction: str) -> Iterator[None]:
+    def _writing(self) -> Iterator[None]:
         """Data the X12 models or writers refuse is ours to fix: BadClaimData, naming fields, not values."""
         try:
             yield
         except ValidationError as err:
-            raise BadClaimData(self.payer_id, f"{what} cannot be written as a {transaction} ({_fields(err)})") from err
+            raise BadClaimData(self.payer_id, Reason.CANNOT_WRITE_X12, field=_first_field(err)) from None
         except X12WriteError as err:
-            raise BadClaimData(self.payer_id, f"{what} cannot be written as a {transaction} ({err})") from err
+            raise BadClaimData(self.payer_id, Reason.CANNOT_WRITE_X12) from err
 
     def _claim_outcome(self, query: ClaimQuery, claim: X12ClaimStatus, elapsed_ms: int) -> ClaimOutcome:
         if not claim.is_valid:
-            codes = sorted({f.code.value for f in claim.findings if f.severity is Severity.ERROR})
-            return self._failed(
-                query, ErrorKind.LAYOUT_CHANGED, f"the 277's answer for this claim is malformed ({', '.join(codes)})"
-            )
+            return self._failed(query, LayoutChanged(self.payer_id, Reason.ANSWER_MALFORMED))
         report = next((r for r in claim.statuses if r.statuses), None)
         if report is None:
-            return self._failed(query, ErrorKind.LAYOUT_CHANGED, "the 277 gives no status for this claim")
+            return self._failed(query, LayoutChanged(self.payer_id, Reason.ANSWER_MISSING_CLAIM))
         code = report.statuses[0]
         if code.category.upper().startswith("E"):
-            return self._failed(
-                query,
-                ErrorKind.PORTAL_UNAVAILABLE,
-                f"the payer could not answer through the clearinghouse ({code}: {self._describe(code)})",
-            )
+            stc = f"{code.category}:{code.status}" if code.status else code.category
+            return self._failed(query, PortalUnavailable(self.payer_id, Reason.PAYER_COULD_NOT_ANSWER, code=stc))
         # A 277 carries no CARC; a line finalized as denied (F2) is its only sign of a partial payment.
         line_denied = any(
             status.category.upper() == "F2" for line in claim.services for r in line.statuses for status in r.statuses
@@ -294,7 +314,7 @@ class ClearinghouseAdapter:
             status=refine_with_amounts(status_from_277(code.category, code.status), report.paid_amount, line_denied),
             category_code=code.category,
             status_code=code.status or None,
-            payer_status_text=(report.message or self._describe(code))[:500],
+            payer_status_text=PhiScrubber([query.patient]).scrub(report.message or self._describe(code))[:500],
             billed_amount=report.total_charge if report.total_charge is not None else claim.total_charge,
             paid_amount=report.paid_amount,
             payer_claim_number=claim.payer_claim_control_number or None,
@@ -311,14 +331,16 @@ class ClearinghouseAdapter:
         )
         return "; ".join(described.description for described in found if described is not None) or str(code)
 
-    def _failed(self, query: ClaimQuery, kind: ErrorKind, message: str) -> ClaimCheckFailed:
-        return ClaimCheckFailed(claim_id=query.claim_id, payer_id=self.payer_id, kind=kind, message=message)
+    @staticmethod
+    def _failed(query: ClaimQuery, error: AdapterError) -> ClaimCheckFailed:
+        error.claim_id = query.claim_id
+        return ClaimCheckFailed.from_error(query.claim_id, error)
 
     # --- eligibility ---------------------------------------------------------------------------
     async def check_eligibility(self, query: EligibilityQuery) -> EligibilityResult:
         await self.open()
         trace = uuid.uuid4().hex
-        with self._writing("the member", "270"):
+        with self._writing():
             inquiry = EligibilityInquiry(
                 payer=self.payer,
                 provider=self.identity.provider(),
@@ -333,16 +355,14 @@ class ClearinghouseAdapter:
         responses = self._read(answer, EligibilityResponse, "271")
         person = next((p for r in responses for p in r.results if p.trace_number == trace), None)
         if person is None:
-            raise LayoutChanged(self.payer_id, "the clearinghouse's 271 says nothing about the member asked about")
+            raise LayoutChanged(self.payer_id, Reason.ANSWER_MISSING_MEMBER)
         if not person.is_valid:
-            raise LayoutChanged(self.payer_id, "the 271's answer for this member is malformed")
+            raise LayoutChanged(self.payer_id, Reason.ANSWER_MALFORMED)
         # AAA above the member (payer or provider level) answers for everyone asked, so it comes first.
         rejections = [*(a for r in responses for a in r.rejections), *person.rejections]
         rejection = rejections[0] if rejections else None
         if rejection is not None and rejection.reason_code in UNABLE_TO_RESPOND:
-            raise PortalUnavailable(
-                self.payer_id, f"the payer could not answer through the clearinghouse (AAA {rejection.reason_code})"
-            )
+            raise PortalUnavailable(self.payer_id, Reason.PAYER_COULD_NOT_ANSWER, code=rejection.reason_code)
         if rejection is not None:
             return EligibilityResult(
                 payer_id=self.payer_id,
@@ -354,18 +374,17 @@ class ClearinghouseAdapter:
             )
         coverage = person.coverage
         try:
-            benefits = _benefits(coverage.amounts)
+            return EligibilityResult(
+                payer_id=self.payer_id,
+                route=Route.API,
+                elapsed_ms=elapsed_ms,
+                found=True,
+                active=bool(coverage.active),
+                plan_name=PhiScrubber([query.patient]).scrub(coverage.plans[0]) if coverage.plans else None,
+                benefits=_benefits(coverage.amounts),
+            )
         except ValidationError as err:
-            raise LayoutChanged(self.payer_id, f"the 271 holds benefits Claimbot cannot read ({_fields(err)})") from err
-        return EligibilityResult(
-            payer_id=self.payer_id,
-            route=Route.API,
-            elapsed_ms=elapsed_ms,
-            found=True,
-            active=bool(coverage.active),
-            plan_name=coverage.plans[0] if coverage.plans else None,
-            benefits=benefits,
-        )
+            raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, field=_first_field(err)) from None
 
     # --- HTTP and X12 --------------------------------------------------------------------------
     async def _exchange(self, request_type: str, response_type: str, payload: str) -> tuple[str, int]:
@@ -389,19 +408,13 @@ class ClearinghouseAdapter:
                     timeout=self.timeout_s,
                 )
             except httpx.TimeoutException as err:
-                raise PortalUnavailable(
-                    self.payer_id, f"the clearinghouse did not answer within {self.timeout_s:g} s"
-                ) from err
+                raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_TIMEOUT) from err
             except httpx.HTTPError as err:
-                raise PortalUnavailable(
-                    self.payer_id, f"the clearinghouse could not be reached ({type(err).__name__})"
-                ) from err
+                raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_UNREACHABLE) from err
             elapsed_ms = int((time.perf_counter() - started) * 1000)
         answer = self._accepted(response)
         if answer.payload_type != response_type or not answer.payload:
-            raise LayoutChanged(
-                self.payer_id, f"the clearinghouse answered {answer.payload_type!s:.60} instead of {response_type}"
-            )
+            raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, http_status=response.status_code)
         return answer.payload, elapsed_ms
 
     def _accepted(self, response: httpx.Response) -> CoreResponse:
@@ -411,23 +424,25 @@ class ClearinghouseAdapter:
         except ValidationError:
             answer = None  # a proxy's HTML error page, or not the clearinghouse at all
         status = response.status_code
-        code = answer.error_code[:40] if answer is not None else None
-        said = f"HTTP {status}" + (f", {code}" if code else "")
+        code = answer.error_code if answer is not None else None
+        named = code if code in KNOWN_ERROR_CODES else None  # the server's own words are never repeated
         if status in (401, 403) or code == "Unauthorized":
-            raise AuthenticationFailed(self.payer_id, f"the clearinghouse refused the API key ({said})")
+            raise AuthenticationFailed(self.payer_id, Reason.API_KEY_REFUSED, http_status=status, code=named)
         if status == 429 or code == "RateLimited":
             raise RateLimited(
-                self.payer_id, f"the clearinghouse asked us to slow down ({said})", _retry_after(response.headers)
+                self.payer_id,
+                Reason.SLOW_DOWN,
+                retry_after_s=_retry_after(response.headers),
+                http_status=status,
+                code=named,
             )
         if status >= 500 or code in UNAVAILABLE_ERROR_CODES:
-            raise PortalUnavailable(self.payer_id, f"the clearinghouse failed ({said})")
+            raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_FAILED, http_status=status, code=named)
         if code == "InvalidPayload":
-            raise BadClaimData(
-                self.payer_id, f"the clearinghouse could not read the X12 written for this request ({said})"
-            )
+            raise BadClaimData(self.payer_id, Reason.REQUEST_REFUSED, http_status=status, code=named)
         if answer is None or status != 200 or code != "Success":
             # InvalidEnvelope, PayloadTypeNotSupported, a 404, not JSON: our integration is out of step with it.
-            raise LayoutChanged(self.payer_id, f"the clearinghouse's answer is not what Claimbot expects ({said})")
+            raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, http_status=status, code=named)
         return answer
 
     def _read(self, payload: str, view: type[ViewT], name: str) -> list[ViewT]:
@@ -435,7 +450,7 @@ class ClearinghouseAdapter:
         try:
             document = read_x12(payload, f"clearinghouse {name}")
         except X12SyntaxError as err:
-            raise LayoutChanged(self.payer_id, f"the clearinghouse's {name} is not X12 ({err.reason})") from err
+            raise LayoutChanged(self.payer_id, Reason.ANSWER_NOT_X12) from err
         views = document.transactions_of(view)
         broken = sorted(
             {
@@ -445,9 +460,9 @@ class ClearinghouseAdapter:
             }
         )
         if broken:
-            raise LayoutChanged(self.payer_id, f"the clearinghouse's {name} is malformed ({', '.join(broken)})")
+            raise LayoutChanged(self.payer_id, Reason.ANSWER_MALFORMED)
         if not views:
-            raise LayoutChanged(self.payer_id, f"the clearinghouse's answer holds no {name}")
+            raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER)
         return views
 
 
@@ -485,9 +500,13 @@ def _benefits(amounts: list[CoverageAmount]) -> tuple[Benefit, ...]:
     )
 
 
-def _fields(err: ValidationError) -> str:
-    """Which fields failed, never their values (they are PHI)."""
-    return ", ".join(sorted({".".join(str(part) for part in e["loc"]) for e in err.errors()}))
+def _first_field(err: ValidationError) -> str | None:
+    """The first field that failed (dotted, at most two names), never its value (it may be PHI)."""
+    for problem in err.errors():
+        names = [str(part) for part in problem["loc"] if isinstance(part, str)]
+        if names:
+            return ".".join(names[-2:])
+    return None
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -22,7 +22,11 @@ from portal_adapters.playbook.schema import BENEFIT_FIELDS, ClaimStatusTask, Eli
 
 
 class LayoutMismatch(ValueError):
-    """The page does not hold what the playbook says it holds (a field, a table column, a value type)."""
+    """The page does not hold what the playbook says it holds (a field, a table column, a value type).
+
+    It says which field and what was expected there, never the text found: a page value may be a
+    patient's name or member id ("'DOE, JANE' is not an amount" would carry it into logs).
+    """
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -137,7 +141,7 @@ def read_money(field: str, text: str | None) -> Decimal | None:
     try:
         value = Decimal(cleaned.strip("()"))
     except InvalidOperation:
-        raise LayoutMismatch(field, f"{text!r} is not an amount") from None
+        raise LayoutMismatch(field, "not an amount") from None
     return (-value if negative else value).quantize(Decimal("0.01"))
 
 
@@ -147,7 +151,7 @@ def read_date(field: str, text: str | None, fmt: str) -> date | None:
     try:
         return datetime.strptime(text, fmt).date()
     except ValueError:
-        raise LayoutMismatch(field, f"{text!r} is not a date in format {fmt}") from None
+        raise LayoutMismatch(field, f"not a date in format {fmt}") from None
 
 
 def read_percent(field: str, text: str | None) -> Decimal | None:
@@ -156,7 +160,7 @@ def read_percent(field: str, text: str | None) -> Decimal | None:
     try:
         return Decimal(text.replace("%", "").strip())
     except InvalidOperation:
-        raise LayoutMismatch(field, f"{text!r} is not a percentage") from None
+        raise LayoutMismatch(field, "not a percentage") from None
 
 
 def _typed(name: str, spec: FieldSpec, text: str | None) -> Any:
@@ -172,7 +176,7 @@ def _typed(name: str, spec: FieldSpec, text: str | None) -> Any:
         if text is None:
             return None
         if not text.isdigit():
-            raise LayoutMismatch(name, f"{text!r} is not a whole number")
+            raise LayoutMismatch(name, "not a whole number")
         return int(text)
     return text
 
@@ -189,10 +193,10 @@ def _denials(rows: list[dict[str, str | None]], columns: dict[str, FieldSpec]) -
         if row.get("code"):
             found = _DENIAL_CODE.match((row["code"] or "").upper())
             if not found:
-                raise LayoutMismatch(where, f"{row['code']!r} is not a GROUP-CARC code")
+                raise LayoutMismatch(where, "not a GROUP-CARC code")
             group, carc = found.group(1), found.group(2)
         if group not in AdjustmentGroup.__members__ or not carc:
-            raise LayoutMismatch(where, f"group {group!r} / reason {carc!r} is not a CARC with a group")
+            raise LayoutMismatch(where, "not a CARC with an adjustment group")
         amount_spec = columns.get("amount")
         line = row.get("line")
         denials.append(

@@ -32,6 +32,7 @@ from portal_adapters.errors import (
     LayoutChanged,
     PortalUnavailable,
     RateLimited,
+    Reason,
 )
 from portal_adapters.retry import RetryPolicy
 from sandbox.accounts import CLEARINGHOUSE_API_KEY, ServerName
@@ -140,6 +141,7 @@ async def test_a_claim_that_cannot_be_written_fails_alone(sandbox: SandboxEndpoi
         failed, answered = await adapter.check_claims([bad, good])
     assert isinstance(failed, ClaimCheckFailed)
     assert failed.kind is ErrorKind.BAD_CLAIM_DATA
+    assert failed.reason in (Reason.CANNOT_WRITE_X12, Reason.REQUEST_REFUSED)
     assert_no_phi(failed.message, [patient])
     assert isinstance(answered, ClaimStatusResult)
     assert answered.status is ClaimStatus.PAID
@@ -226,8 +228,8 @@ async def test_payer_down_is_retryable_for_that_payer_only(sandbox: SandboxEndpo
         with pytest.raises(PortalUnavailable) as raised:
             await adapter.check_eligibility(eligibility_query(PAID["SUNRISE"][0]))
     assert [f.kind for f in down] == [ErrorKind.PORTAL_UNAVAILABLE] * 2
-    assert all("E1" in f.message for f in down)
-    assert "AAA 42" in raised.value.message
+    assert all(f.reason is Reason.PAYER_COULD_NOT_ANSWER and "code E1" in f.message for f in down)
+    assert (raised.value.reason, raised.value.code) == (Reason.PAYER_COULD_NOT_ANSWER, "42")
     for message in [raised.value.message, *(f.message for f in down)]:
         assert_no_phi(message, patients_of(queries))
     async with clearinghouse(sandbox, "KEYSTONE") as adapter:
@@ -266,7 +268,9 @@ async def test_server_errors_fail_each_claim_retryably_and_raise_for_eligibility
 
         retried = await check_with_retry(adapter, queries, RetryPolicy(), sleep=recover)
     assert [f.kind for f in failed] == [ErrorKind.PORTAL_UNAVAILABLE] * 2
+    assert failed[0].reason is Reason.CLEARINGHOUSE_FAILED
     assert f"HTTP {error_status}" in failed[0].message
+    assert (raised.value.reason, raised.value.http_status) == (Reason.CLEARINGHOUSE_FAILED, error_status)
     assert type(raised.value) is PortalUnavailable
     assert [r.status for r in retried if isinstance(r, ClaimStatusResult)] == [ClaimStatus.PAID] * 2
 
@@ -281,7 +285,8 @@ async def test_timeout_is_unavailable_not_a_hang(sandbox: SandboxEndpoints) -> N
             await adapter.check_eligibility(eligibility_query(PAID["KEYSTONE"][0]))
         took = time.perf_counter() - started
     assert [f.kind for f in failed] == [ErrorKind.PORTAL_UNAVAILABLE] * 2
-    assert "within 0.3 s" in failed[0].message
+    assert failed[0].reason is Reason.CLEARINGHOUSE_TIMEOUT
+    assert raised.value.reason is Reason.CLEARINGHOUSE_TIMEOUT
     assert isinstance(raised.value.__cause__, httpx.TimeoutException)
     assert took < 1.2  # two waits of 0.3 s, never the 0.8 s latency
     assert_no_phi(raised.value.message, patients_of(queries))
@@ -324,8 +329,9 @@ TAMPERED: dict[str, tuple[Tamper, ErrorKind, bool]] = {
     # name: (tampering, kind, raised: True = the answer as a whole is broken, stop the payer)
     "not_json": (html_page, ErrorKind.LAYOUT_CHANGED, True),
     "not_x12": (with_payload(lambda _, __: "this is not X12"), ErrorKind.LAYOUT_CHANGED, True),
-    "segment_count_wrong": (
-        with_payload(lambda x12, _: re.sub(r"SE\*\d+\*", "SE*99*", x12)),
+    # (a wrong SE count alone is a warning now: the set still reads, so a missing SE is the broken case)
+    "transaction_set_truncated": (
+        with_payload(lambda x12, _: re.sub(r"SE\*\d+\*[^~]*~", "", x12)),
         ErrorKind.LAYOUT_CHANGED,
         True,
     ),

@@ -79,6 +79,7 @@ def test_a_page_that_does_not_match_the_playbook_is_a_layout_mismatch(old: str, 
     with pytest.raises(LayoutMismatch) as caught:
         read_claim(extract_html(HTML.replace(old, new), TASK.extract), TASK)
     assert caught.value.field == field
+    assert new.strip('"').removeprefix("id=") not in str(caught.value)  # says what was expected, never the text found
 
 
 def test_x12_category_wins_over_words() -> None:
