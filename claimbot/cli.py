@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from claimbot import credentials_commands, edi_commands, evidence_commands, portal_commands
+from claimbot import credentials_commands, edi_commands, evidence_commands, payer_commands, portal_commands
 from claimbot.console import Exit, JsonOption, err, fail, out, print_json, write_json_text
 from claimbot.demo import run_demo
 from claimbot.logs import configure_logging, get_logger
@@ -73,6 +73,7 @@ def prepare_ledger(settings: Settings) -> Ledger:
 
 portal_commands.register(app, _ledger)
 edi_commands.register(app, _ledger)
+payer_commands.register(app, _ledger)
 credentials_commands.register(app)
 evidence_commands.register(app)
 app.add_typer(sandbox_cli.app, name="sandbox", help="Local sandbox payer portals and clearinghouse.")

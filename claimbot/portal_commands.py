@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.table import Table
 
-from bots.live import live_check
-from claimbot.console import Exit, JsonOption, fail, out, print_json
+from bots.live import DEFAULT_LEASE, live_check
+from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.settings import Settings
 from claims.codesets import CodeSets
 from claims.ledger import ClaimNotFoundError, Ledger
@@ -30,7 +32,7 @@ from portal_adapters.contract import (
 )
 from portal_adapters.credentials import CredentialsError
 from portal_adapters.engine import PlaybookPortalAdapter
-from portal_adapters.errors import AdapterError
+from portal_adapters.errors import AdapterError, Reason
 from portal_adapters.factory import clearinghouse_adapter, portal_adapter
 from portal_adapters.playbook import PlaybookError, load_playbook
 from portal_adapters.playbook.loader import PLAYBOOK_FILE, validate_all
@@ -103,41 +105,71 @@ def _result_table(results: list[ClaimStatusResult | ClaimCheckFailed]) -> Table:
     return table
 
 
+class _RunSettings(BaseSettings):
+    """How long a bot run may go without a heartbeat before the next start takes it for dead."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMBOT_", extra="ignore")
+
+    run_lease_s: float = Field(default=DEFAULT_LEASE.total_seconds(), gt=0)
+
+
+def _stopped_text(error: AdapterError) -> str:
+    text = str(error)
+    if error.evidence_ref:
+        text += f" (evidence {error.evidence_ref})"
+    if error.reason is Reason.PAYER_SUSPENDED:
+        text += f": check the account, then run `claimbot payers resume {error.payer_id}`"
+    return text
+
+
 def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
     """Add these commands to the main app; `open_ledger(settings)` is the CLI's checked ledger opener."""
 
     @app.command("check")
     def check(
-        claim_id: str,
+        claim_ids: Annotated[
+            list[str], typer.Argument(help="One or more claim ids; several payers are asked in turn.")
+        ],
         via: Annotated[
             Via | None, typer.Option(help="Portal or clearinghouse API; default: the payer's route.")
         ] = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Check one claim with the payer now and record the answer in its history."""
+        """Check claims with their payers now and record each answer in the claim's history as it comes."""
         settings = Settings()
+        lease = timedelta(seconds=_RunSettings().run_lease_s)
         ledger = open_ledger(settings)
+        by_payer: dict[str, list[str]] = {}
         try:
-            claim = ledger.get_claim(claim_id)
+            for claim_id in dict.fromkeys(claim_ids):
+                by_payer.setdefault(ledger.get_claim(claim_id).payer_id, []).append(claim_id)
         except ClaimNotFoundError as error:
             fail(Exit.NOT_FOUND, str(error))
-        adapter = _adapter(settings, claim.payer_id, via)
+        adapters = {payer_id: _adapter(settings, payer_id, via) for payer_id in by_payer}
 
-        async def run() -> list[ClaimStatusResult | ClaimCheckFailed]:
-            try:
-                return await live_check(ledger, adapter, [claim_id], RetryPolicy(max_attempts=3, base_delay_s=1.0))
-            finally:
-                await adapter.close()
+        async def run() -> tuple[list[ClaimStatusResult | ClaimCheckFailed], list[str]]:
+            results: list[ClaimStatusResult | ClaimCheckFailed] = []
+            stopped: list[str] = []
+            for payer_id, adapter in adapters.items():
+                try:
+                    results += await live_check(
+                        ledger, adapter, by_payer[payer_id], RetryPolicy(max_attempts=3, base_delay_s=1.0), lease=lease
+                    )
+                except AdapterError as error:
+                    stopped.append(_stopped_text(error))
+                finally:
+                    await adapter.close()
+            return results, stopped
 
-        try:
-            results = asyncio.run(run())
-        except AdapterError as error:
-            suffix = f" (evidence {error.evidence_ref})" if error.evidence_ref else ""
-            fail(Exit.PAYER, f"{error}{suffix}")
+        results, stopped = asyncio.run(run())
         if as_json:
             print_json([r.model_dump(mode="json") for r in results])
-        else:
+        elif results:
             out.print(_result_table(list(results)))
+        for message in stopped[:-1]:
+            err.print(f"error: {message}", markup=False)
+        if stopped:
+            fail(Exit.PAYER, stopped[-1])
 
     @eligibility_app.command("check")
     def eligibility_check(

@@ -631,6 +631,12 @@ class Ledger:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @contextmanager
     def writer(self) -> Iterator[LedgerWriter]:
         with self.engine.begin() as connection:

@@ -1,14 +1,25 @@
 """`claimbot check`, `eligibility check` and `playbook try` end to end: real CLI, real Chromium,
 the SUNRISE sandbox portal, credentials from the environment."""
 
+import getpass
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from claimbot.cli import app
 from claimbot.demo import sample_claims_csv
+from claimbot.settings import Settings
+from claims.ledger import Ledger
+from claims.ledger.schema import claims, status_checks
+from claims.models import BotRunStatus
 from sandbox.accounts import ACCOUNTS, CLEARINGHOUSE_API_KEY, ServerName
 from sandbox.dataset import load_world
 from sandbox.servers import SandboxEndpoints
@@ -76,7 +87,7 @@ def test_a_changed_layout_stops_with_evidence_and_is_recorded(
         admin.set_faults(layout_version=2)
     checked = runner.invoke(app, ["check", claim_id])
     assert checked.exit_code == 6
-    assert "not what the playbook describes" in checked.stderr
+    assert "the page is not what it describes" in checked.stderr
     [attempt] = json.loads(runner.invoke(app, ["claims", "show", claim_id, "--json"]).stdout)["history"]
     assert attempt["status"] == "unavailable"
     assert attempt["payer_status_text"].startswith("check failed (layout_changed)")
@@ -139,3 +150,134 @@ def test_the_api_route_without_its_settings_is_a_clear_error(runner: CliRunner, 
     result = runner.invoke(app, ["check", _sunrise("paid"), "--via", "api"])
     assert result.exit_code == 6
     assert "CLAIMBOT_CLEARINGHOUSE_URL" in result.stderr
+
+
+def _sunrise_ids(count: int) -> list[str]:
+    return [c.claim_id for c in load_world().claims if c.payer_id == "SUNRISE" and c.payer][:count]
+
+
+def _live_checks(data_dir: Path) -> list[tuple[int, str, str]]:
+    """(run id, claim id, dedupe key) of every live-check answer, straight from the ledger file."""
+    engine = sa.create_engine(f"sqlite:///{data_dir / 'ledger.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            return [
+                (row.bot_run_id, row.claim_id, row.dedupe_key)
+                for row in conn.execute(
+                    sa.select(status_checks.c.bot_run_id, claims.c.claim_id, status_checks.c.dedupe_key)
+                    .join(claims, claims.c.id == status_checks.c.claim_pk)
+                    .where(status_checks.c.dedupe_key.like("live:%"))
+                    .order_by(status_checks.c.id)
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_check_takes_many_claims_and_records_each(runner: CliRunner, portal_env: None) -> None:
+    ids = _sunrise_ids(3)
+    checked = runner.invoke(app, ["check", *ids, "--json"])
+    assert checked.exit_code == 0, checked.stderr
+    assert [r["claim_id"] for r in json.loads(checked.stdout)] == ids
+    for claim_id in ids:
+        [answer] = json.loads(runner.invoke(app, ["claims", "show", claim_id, "--json"]).stdout)["history"]
+        assert answer["source"] == "portal"
+    unknown = runner.invoke(app, ["check", ids[0], "NO-SUCH-CLAIM"])
+    assert unknown.exit_code == 4
+
+
+def test_a_check_killed_mid_run_keeps_its_answers_and_a_rerun_records_nothing_twice(
+    runner: CliRunner, portal_env: None, sandbox: SandboxEndpoints, data_dir: Path
+) -> None:
+    ids = _sunrise_ids(16)
+    lease_s = 1.5
+    with SandboxAdmin(sandbox[ServerName.SUNRISE]) as admin:
+        admin.set_faults(latency_ms=150)  # long enough a run to kill it in the middle
+    env = {**os.environ, "CLAIMBOT_RUN_LEASE_S": str(lease_s)}
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "claimbot", "check", *ids, "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the kill takes its browser down with it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_live_checks(data_dir)) < 3:
+            assert killed.poll() is None, killed.stderr.read() if killed.stderr else ""
+            assert time.monotonic() < deadline, "the check recorded nothing for a minute"
+            time.sleep(0.05)
+        before_kill = _live_checks(data_dir)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(10)
+        if killed.stderr:
+            killed.stderr.close()
+    assert killed.returncode == -signal.SIGKILL
+    first_run = before_kill[0][0]
+    after_kill = _live_checks(data_dir)
+    assert after_kill[: len(before_kill)] == before_kill  # every answer received is in the ledger
+    assert len(after_kill) < len(ids), "the run finished before it was killed: make the portal slower"
+    with Ledger.connect(f"sqlite:///{data_dir / 'ledger.sqlite3'}") as ledger:
+        assert ledger.bot_runs()[first_run].status is BotRunStatus.RUNNING  # nobody could say it died
+
+    time.sleep(lease_s + 0.5)  # the lease runs out
+    with SandboxAdmin(sandbox[ServerName.SUNRISE]) as admin:
+        admin.set_faults(latency_ms=0)
+    rerun = runner.invoke(app, ["check", *ids, "--json"])
+    assert rerun.exit_code == 0, rerun.stderr
+    assert len(json.loads(rerun.stdout)) == len(ids)
+
+    with Ledger.connect(f"sqlite:///{data_dir / 'ledger.sqlite3'}") as ledger:
+        runs = ledger.bot_runs(kind="live_check")
+    assert next(iter(runs)) == first_run
+    dead, second = runs[first_run], [r for i, r in runs.items() if i != first_run]
+    assert dead.status is BotRunStatus.INTERRUPTED and dead.finished_at is not None
+    assert [r.status for r in second] == [BotRunStatus.SUCCEEDED]
+    checks = _live_checks(data_dir)
+    by_run: dict[int, list[str]] = {}
+    for run_id, claim_id, key in checks:
+        assert key == f"live:{run_id}:{claim_id}"
+        by_run.setdefault(run_id, []).append(claim_id)
+    answered_before = [claim_id for _, claim_id, _ in after_kill]
+    # Nothing twice: the killed run's answers stay as they were, each claim once; the rerun asked
+    # every claim again as a new run (a new observation) and recorded each once.
+    assert by_run[first_run] == answered_before
+    assert len(set(answered_before)) == len(answered_before)
+    [second_run] = [r for r in by_run if r != first_run]
+    assert sorted(by_run[second_run]) == sorted(ids)
+    for claim_id in ids:
+        assert [c for _, c, _ in checks].count(claim_id) == 1 + (claim_id in answered_before)
+
+
+def test_a_refused_sign_in_suspends_the_payer_until_a_person_resumes_it(
+    runner: CliRunner, portal_env: None, sandbox: SandboxEndpoints, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim_id = _sunrise_ids(1)[0]
+    monkeypatch.setenv("CLAIMBOT_PORTAL_SUNRISE_PASSWORD", "not-the-password")
+    refused = runner.invoke(app, ["check", claim_id])
+    assert refused.exit_code == 6
+    listed = json.loads(runner.invoke(app, ["payers", "list", "--json"]).stdout)
+    sunrise = next(p for p in listed if p["id"] == "SUNRISE")
+    assert sunrise["suspended"] is True and sunrise["hold"]["kind"] == "auth_failed"
+    assert sunrise["route"] == "portal"
+    assert not next(p for p in listed if p["id"] == "MERIDIAN")["suspended"]
+    assert "SUSPENDED" in runner.invoke(app, ["payers", "list"]).stdout
+
+    with SandboxAdmin(sandbox[ServerName.SUNRISE]) as admin:
+        attempts = admin.counters().login_failures
+        again = runner.invoke(app, ["check", claim_id])
+        assert again.exit_code == 6
+        assert "suspended" in again.stderr and "claimbot payers resume SUNRISE" in again.stderr
+        assert admin.counters().login_failures == attempts  # the portal was not asked again
+
+    monkeypatch.setenv("CLAIMBOT_PORTAL_SUNRISE_PASSWORD", ACCOUNTS[ServerName.SUNRISE][0].password)
+    resumed = runner.invoke(app, ["payers", "resume", "sunrise", "--json"])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumed"] is True
+    assert runner.invoke(app, ["payers", "resume", "SUNRISE"]).stdout.startswith("SUNRISE was not suspended")
+    assert runner.invoke(app, ["payers", "resume", "NOPE"]).exit_code == 4
+    with Ledger.connect(f"sqlite:///{Settings().data_dir / 'ledger.sqlite3'}") as ledger:
+        [audit] = [a for a in ledger.actions_for() if a.action == "payer.resume"]
+    assert audit.actor == getpass.getuser() and audit.detail["payer_id"] == "SUNRISE"
+    assert runner.invoke(app, ["check", claim_id]).exit_code == 0
