@@ -1,71 +1,164 @@
-"""EDI files into the ledger: 835 remittances, 277/277CA claim status, 271 eligibility, 999 acks.
+"""EDI files into the ledger: 835 remittances, 277/277CA claim status, 837P submissions, 999 acks.
 
-Each answer becomes a record against its claim (source = edi, the payer's own segment kept as
-evidence). An answer whose claim is not in the ledger goes to the unmatched queue and is recorded
-when the claim arrives; nothing is dropped. Each transaction set is recorded in one database
-transaction, and a set with errors records nothing. Importing a file twice records nothing twice:
-the file's hash is remembered, and every record carries a key built from the interchange and
-transaction control numbers, so the same content re-sent in another file is skipped too.
+Every claim a file holds (each 835 CLP, each claim-level 277 STC, each 837 CLM) ends somewhere
+that can be seen: recorded against its claim (source = edi, the payer's own segment kept as
+evidence), queued as unmatched when the claim is not in the ledger yet (recorded when it
+arrives), kept as *rejected* when an error finding refuses it, or skipped as a duplicate of what
+was recorded before. The counts of a file add up to what it holds:
+``read = recorded + unmatched + rejected + duplicate``.
+
+Error findings refuse: on a claim, that claim; on a transaction set (a truncated set, a repeated
+ST02), all of its claims. Refused claims are kept in the unmatched queue with kind ``rejected`` and
+the located findings, never recorded by a later claim import. Warnings (envelope counts, payment
+header and balance, unknown codes) flag what is recorded. Each transaction set is recorded in one
+database transaction. Only an import without errors is remembered by the file's hash, so a refused
+file can be imported again once fixed; every record carries a key built from the interchange and
+transaction control numbers, so the same content re-read (``force``) or re-sent in another file is
+skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from claims.codesets import CodeKind, CodeSets
 from claims.ledger import ClaimNotFoundError, Ledger, LedgerWriter, UnmatchedItem, UnmatchedKind
 from claims.models import (
     AdjustmentGroup,
     CheckSource,
     Denial,
+    Patient,
     Payment,
     PaymentMethod,
     StatusCheck,
     utc_now,
 )
-from claims.status import refine_with_amounts, status_from_277, status_from_835
+from claims.phi import PhiScrubber
+from claims.status import ClaimStatus, refine_with_amounts, status_from_277, status_from_835
 from edi import (
     ClaimPayment,
     ClaimStatusResponse,
+    EligibilityResponse,
     Finding,
+    FindingCode,
     ImplementationAcknowledgment,
+    ProfessionalClaim,
+    ProfessionalClaimSet,
     RemittanceAdvice,
     Severity,
     X12Document,
     X12SyntaxError,
     read_x12,
 )
+from edi.claim_status import ClaimStatus as X12ClaimStatus
+from edi.claim_status import StatusReport
 from edi.document import Transaction
+from edi.parties import PersonIdentity
+from edi.values import ElementReader, parse_date
 
 _METHODS = {"CHK": PaymentMethod.CHECK, "ACH": PaymentMethod.EFT, "NON": PaymentMethod.NONE}
+_NO_CLAIM_REF = "(none)"  # claim_ref of a refused claim that names no claim
 
 
 class FindingLine(BaseModel):
-    severity: str
-    location: str
+    """One finding, located: file, envelope control numbers, segment, element."""
+
+    severity: Severity
+    code: str
+    file: str
+    interchange_control_number: str | None = None  # ISA13
+    group_control_number: str | None = None  # GS06
+    transaction_control_number: str | None = None  # ST02
+    segment_number: int | None = None
+    segment_id: str | None = None
+    element: str | None = None
     message: str
+    location: str  # the same place as one line: "era.835 segment 12 CLP03"
 
     @classmethod
-    def of(cls, finding: Finding) -> FindingLine:
-        return cls(severity=finding.severity.value, location=str(finding.location), message=finding.message)
+    def of(cls, finding: Finding, transaction: Transaction | None = None) -> FindingLine:
+        header = transaction.header if transaction is not None else None
+        return cls(
+            severity=finding.severity,
+            code=finding.code.value,
+            file=finding.location.source_name,
+            interchange_control_number=header.interchange_control_number if header else None,
+            group_control_number=header.group_control_number if header else None,
+            transaction_control_number=header.control_number if header else None,
+            segment_number=finding.location.segment_number,
+            segment_id=finding.location.segment_id,
+            element=finding.location.element,
+            message=finding.message,
+            location=str(finding.location),
+        )
+
+    @classmethod
+    def problem(cls, file: str, message: str, *, code: str = "input.unreadable") -> FindingLine:
+        return cls(severity=Severity.ERROR, code=code, file=file, message=message, location=file)
+
+
+class ClaimCounts(BaseModel):
+    """What became of the claims read: ``read = recorded + unmatched + rejected + duplicate``."""
+
+    read: int = 0
+    recorded: int = 0
+    unmatched: int = 0
+    rejected: int = 0
+    duplicate: int = 0
+
+    def add(self, other: ClaimCounts) -> None:
+        for name in ClaimCounts.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.recorded + self.unmatched + self.rejected + self.duplicate
+
+
+FileOutcome = Literal["imported", "imported with warnings", "refused in part", "already imported", "unreadable"]
+
+
+class FileImport(BaseModel):
+    """One file's import: its outcome, its claim counts and whether its hash is now remembered."""
+
+    file: str
+    outcome: FileOutcome
+    remembered: bool = False
+    transactions: int = 0
+    transactions_rejected: int = 0
+    claims: ClaimCounts = Field(default_factory=ClaimCounts)
+    acknowledgments: int = 0
+    eligibility_results: int = 0
+    errors: int = 0
+    warnings: int = 0
 
 
 class EdiImportSummary(BaseModel):
     files: int = 0
     files_already_imported: int = 0
+    files_refused: int = 0  # with an error finding: not remembered, may be imported again
     transactions: int = 0
     transactions_rejected: int = 0
+    claims: ClaimCounts = Field(default_factory=ClaimCounts)
     claims_matched: int = 0
-    unmatched: int = 0
+    unmatched: int = 0  # answers queued (a claim's status check and its payment are two)
     status_checks: int = 0
     denials: int = 0
     payments: int = 0
     acknowledgments_accepted: int = 0
     acknowledgments_rejected: int = 0
+    eligibility_results: int = 0  # read, not recorded: eligibility is asked with `eligibility check`
+    errors: int = 0
+    warnings: int = 0
+    file_results: list[FileImport] = Field(default_factory=list)
     findings: list[FindingLine] = Field(default_factory=list)
 
 
@@ -78,6 +171,21 @@ def edi_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+# --- reading: the claims of a document, each with what it says or why it is refused ---------------
+
+
+@dataclass(slots=True)
+class ClaimItem:
+    """One claim of a file: the records it makes, or the error findings that refuse it."""
+
+    transaction: Transaction
+    segment_number: int
+    claim_ref: str
+    payer_claim_number: str | None
+    records: list[StatusCheck | Payment]
+    errors: list[Finding]
+
+
 def _key(document: X12Document, transaction: Transaction, segment: int, kind: str) -> str:
     header = transaction.header
     interchange = next(
@@ -86,6 +194,44 @@ def _key(document: X12Document, transaction: Transaction, segment: int, kind: st
     sender = f"{interchange.sender_id.strip()}:{interchange.control_number}" if interchange else document.source_name
     position = segment - header.first_segment
     return f"edi:{sender}:{header.control_number}:{position}:{kind}"[:200]
+
+
+def _rejected_key(document: X12Document, item: ClaimItem) -> str:
+    # the set's first segment as well: a repeated ST02 must not make two refused claims one
+    header = item.transaction.header
+    key = _key(document, item.transaction, item.segment_number, "rejected")
+    return f"{key}:{header.first_segment}"[:200]
+
+
+def _midnight(value: date | None) -> datetime | None:
+    """The payer's date as the ledger's effective time: UTC midnight of that day."""
+    return datetime.combine(value, time(), tzinfo=UTC) if value is not None else None
+
+
+def _raw(transaction: Transaction, segment_number: int) -> str | None:
+    segment = transaction.segment(segment_number)
+    return segment.raw[:2000] if segment is not None else None
+
+
+def _errors(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.severity is Severity.ERROR]
+
+
+def people_as_patients(*people: PersonIdentity | None) -> list[Patient]:
+    """The people a claim names, as the PHI scrubber takes them (fields it lacks are left out)."""
+    patients = []
+    for person in people:
+        if person is None or not (person.last_name or person.identifier):
+            continue
+        patients.append(
+            Patient(
+                last_name=person.last_name or "-",
+                first_name=person.first_name or "-",
+                date_of_birth=person.birth_date or date.min,
+                member_id=person.identifier or "-",
+            )
+        )
+    return patients
 
 
 def _denials(claim: ClaimPayment) -> tuple[Denial, ...]:
@@ -107,108 +253,341 @@ def _denials(claim: ClaimPayment) -> tuple[Denial, ...]:
     )
 
 
-Intake = tuple[StatusCheck | Payment, str] | FindingLine
-
-
-def _errors(findings: list[Finding]) -> Iterator[FindingLine]:
-    return (FindingLine.of(f) for f in findings if f.severity is Severity.ERROR)
-
-
-def _raw(transaction: Transaction, segment_number: int) -> str | None:
-    segment = transaction.segment(segment_number)
-    return segment.raw[:2000] if segment is not None else None
-
-
-def remittance_records(document: X12Document, remittance: RemittanceAdvice) -> Iterator[Intake]:
-    """The status check and the payment each valid CLP says; an invalid claim yields its findings."""
+def remittance_items(
+    document: X12Document, remittance: RemittanceAdvice, refused: list[Finding]
+) -> Iterator[ClaimItem]:
+    """Each CLP with the status check and payment it says; ``refused``: the set's own errors."""
     payment = remittance.payment
     paid_date = payment.payment_date if payment else None
+    effective_at = _midnight(remittance.production_date or paid_date)
     method = _METHODS.get(payment.method, PaymentMethod.OTHER) if payment else PaymentMethod.OTHER
     for claim in remittance.claims:
-        if not claim.is_valid:
-            yield from _errors(claim.findings)
-            continue
-        source = f"{document.source_name}#{claim.segment_number}"
-        denials = _denials(claim)
-        paid = claim.paid or Decimal("0.00")
-        status = status_from_835(claim.status_code, paid, any(d.needs_work for d in denials))
-        key = _key(document, remittance, claim.segment_number, "835")
-        yield (
-            StatusCheck(
-                claim_id=claim.patient_control_number,
-                source=CheckSource.EDI,
-                status=status,
-                status_code=claim.status_code,
-                payer_status_text=f"835 claim status {claim.status_code}: {claim.status_label}",
-                billed_amount=claim.charge,
-                paid_amount=claim.paid,
-                patient_responsibility=claim.patient_responsibility,
-                payer_claim_number=claim.payer_claim_control_number or None,
-                check_number=remittance.trace_number or None,
-                payment_date=paid_date,
-                denials=denials,
-                evidence_ref=source,
-                dedupe_key=key,
-                raw_segment=_raw(remittance, claim.segment_number),
-            ),
-            source,
+        item = ClaimItem(
+            transaction=remittance,
+            segment_number=claim.segment_number,
+            claim_ref=claim.patient_control_number,
+            payer_claim_number=claim.payer_claim_control_number or None,
+            records=[],
+            errors=[*refused, *_errors(claim.findings)],
         )
-        if claim.paid is not None and claim.paid != 0:
-            yield (
-                Payment(
+        if not item.errors:
+            source = f"{document.source_name}#{claim.segment_number}"
+            denials = _denials(claim)
+            paid = claim.paid or Decimal("0.00")
+            item.records.append(
+                StatusCheck(
                     claim_id=claim.patient_control_number,
-                    amount=claim.paid,
-                    paid_date=paid_date,
-                    method=method,
-                    check_number=remittance.trace_number or None,
+                    effective_at=effective_at,
+                    source=CheckSource.EDI,
+                    status=status_from_835(claim.status_code, paid, any(d.needs_work for d in denials)),
+                    status_code=claim.status_code,
+                    payer_status_text=f"835 claim status {claim.status_code}: {claim.status_label}",
+                    billed_amount=claim.charge,
+                    paid_amount=claim.paid,
+                    patient_responsibility=claim.patient_responsibility,
                     payer_claim_number=claim.payer_claim_control_number or None,
-                    dedupe_key=_key(document, remittance, claim.segment_number, "835-payment"),
-                ),
-                source,
+                    check_number=remittance.trace_number or None,
+                    payment_date=paid_date,
+                    denials=denials,
+                    evidence_ref=source,
+                    dedupe_key=_key(document, remittance, claim.segment_number, "835"),
+                    raw_segment=_raw(remittance, claim.segment_number),
+                )
             )
+            if claim.paid is not None and claim.paid != 0:
+                item.records.append(
+                    Payment(
+                        claim_id=claim.patient_control_number,
+                        amount=claim.paid,
+                        paid_date=paid_date,
+                        method=method,
+                        check_number=remittance.trace_number or None,
+                        payer_claim_number=claim.payer_claim_control_number or None,
+                        dedupe_key=_key(document, remittance, claim.segment_number, "835-payment"),
+                    )
+                )
+        yield item
 
 
-def claim_status_records(document: X12Document, response: ClaimStatusResponse) -> Iterator[Intake]:
-    """One status check per claim the 277/277CA reports on (its first STC is the claim's status)."""
+def _claim_status_problem(claim: X12ClaimStatus, source_name: str) -> list[Finding]:
+    reader = ElementReader(source_name)
+    if not claim.statuses:
+        return [
+            reader.finding(
+                Severity.ERROR,
+                FindingCode.MISSING_SEGMENT,
+                "claim without a claim-level STC: the payer's answer about it is missing",
+                claim.segment_number,
+                "TRN",
+            )
+        ]
+    if not claim.patient_control_number:
+        return [
+            reader.finding(
+                Severity.ERROR,
+                FindingCode.MISSING_ELEMENT,
+                "no patient control number (REF*EJ, or TRN02 in a 277CA): the answer names no claim",
+                claim.segment_number,
+                "TRN",
+                "TRN02",
+            )
+        ]
+    return []
+
+
+def claim_status_items(
+    document: X12Document, response: ClaimStatusResponse, refused: list[Finding]
+) -> Iterator[ClaimItem]:
+    """One status check per claim-level STC of a 277/277CA, effective on its STC02 date."""
     for claim in response.claims:
-        primary = claim.primary_status
-        if not claim.is_valid or primary is None or not claim.patient_control_number:
-            yield from _errors(claim.findings)
-            continue
-        report = claim.statuses[0]
-        source = f"{document.source_name}#{report.segment_number}"
-        status = refine_with_amounts(status_from_277(primary.category, primary.status), report.paid_amount, False)
-        yield (
-            StatusCheck(
-                claim_id=claim.patient_control_number,
-                source=CheckSource.EDI,
-                status=status,
-                category_code=primary.category[:3],
-                status_code=primary.status[:10] or None,
-                payer_status_text=(report.message or f"{response.kind} {primary}")[:500],
-                billed_amount=report.total_charge,
-                paid_amount=report.paid_amount,
+        errors = [*refused, *_errors(claim.findings), *_claim_status_problem(claim, document.source_name)]
+        reports: list[StatusReport | None] = list(claim.statuses) or [None]
+        scrubber = PhiScrubber(people_as_patients(claim.patient, claim.subscriber)) if not errors else None
+        for report in reports:
+            segment_number = report.segment_number if report is not None else claim.segment_number
+            item = ClaimItem(
+                transaction=response,
+                segment_number=segment_number,
+                claim_ref=claim.patient_control_number,
                 payer_claim_number=claim.payer_claim_control_number or None,
-                check_number=report.check_number or None,
-                payment_date=report.check_date,
-                evidence_ref=source,
-                dedupe_key=_key(document, response, report.segment_number, response.kind),
-                raw_segment=_raw(response, report.segment_number),
-            ),
-            source,
+                records=[],
+                errors=errors,
+            )
+            if report is not None and scrubber is not None and report.statuses:
+                code = report.statuses[0]
+                text = scrubber.scrub(report.message) if report.message else f"{response.kind} {code}"
+                item.records.append(
+                    StatusCheck(
+                        claim_id=claim.patient_control_number,
+                        effective_at=_midnight(report.effective_date),
+                        source=CheckSource.EDI,
+                        status=refine_with_amounts(
+                            status_from_277(code.category, code.status), report.paid_amount, False
+                        ),
+                        category_code=code.category[:3],
+                        status_code=code.status[:10] or None,
+                        payer_status_text=text,
+                        billed_amount=report.total_charge,
+                        paid_amount=report.paid_amount,
+                        payer_claim_number=claim.payer_claim_control_number or None,
+                        check_number=report.check_number or None,
+                        payment_date=report.check_date,
+                        evidence_ref=f"{document.source_name}#{segment_number}",
+                        dedupe_key=_key(document, response, segment_number, response.kind),
+                        raw_segment=scrubber.scrub(raw) if (raw := _raw(response, segment_number)) else None,
+                    )
+                )
+            yield item
+
+
+def _creation_date(claims: ProfessionalClaimSet) -> date | None:
+    """BHT04: when the 837 was created, the submission's own date."""
+    segment = claims.segment(claims.header.first_segment + 1)
+    return parse_date(segment.element(4)) if segment is not None and segment.segment_id == "BHT" else None
+
+
+def professional_claim_items(
+    document: X12Document, claims: ProfessionalClaimSet, refused: list[Finding]
+) -> Iterator[ClaimItem]:
+    """Each 837P CLM as a 'submitted' check on its claim, effective on the file's BHT04 date."""
+    effective_at = _midnight(_creation_date(claims))
+    for claim in claims.claims:
+        item = ClaimItem(
+            transaction=claims,
+            segment_number=claim.segment_number,
+            claim_ref=claim.claim_id,
+            payer_claim_number=claim.payer_claim_control_number or None,
+            records=[],
+            errors=[*refused, *_errors(claim.findings)],
         )
+        if not item.errors:
+            item.records.append(_submitted(document, claims, claim, effective_at))
+        yield item
 
 
-def _record(writer: LedgerWriter, record: StatusCheck | Payment, source: str, summary: EdiImportSummary) -> None:
-    """Record an answer against its claim; an answer for a claim the ledger lacks waits, unmatched."""
+def _submitted(
+    document: X12Document, claims: ProfessionalClaimSet, claim: ProfessionalClaim, effective_at: datetime | None
+) -> StatusCheck:
+    return StatusCheck(
+        claim_id=claim.claim_id,
+        effective_at=effective_at,
+        source=CheckSource.EDI,
+        status=ClaimStatus.SUBMITTED,
+        payer_status_text=f"837P claim submitted (frequency {claim.frequency_code or '-'})",
+        billed_amount=claim.charge,
+        payer_claim_number=claim.payer_claim_control_number or None,
+        evidence_ref=f"{document.source_name}#{claim.segment_number}",
+        dedupe_key=_key(document, claims, claim.segment_number, "837P"),
+        raw_segment=_raw(claims, claim.segment_number),
+    )
+
+
+def claim_items(document: X12Document, transaction: Transaction) -> Iterator[ClaimItem]:
+    """The claims of one transaction set; a set with its own error refuses all of them."""
+    refused = _errors(transaction.findings)
+    if isinstance(transaction, RemittanceAdvice):
+        return remittance_items(document, transaction, refused)
+    if isinstance(transaction, ClaimStatusResponse):
+        return claim_status_items(document, transaction, refused)
+    if isinstance(transaction, ProfessionalClaimSet):
+        return professional_claim_items(document, transaction, refused)
+    return iter(())
+
+
+# --- code lists: codes the payer sent that the code sets do not know ------------------------------
+
+
+class _KnownCodes:
+    """Code look-ups remembered for one import (a large ERA repeats a few codes many times)."""
+
+    def __init__(self, codes: CodeSets) -> None:
+        self._codes = codes
+        self._known: dict[tuple[CodeKind, str], bool] = {}
+
+    def knows(self, kind: CodeKind, code: str) -> bool:
+        key = (kind, code)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._codes.describe(kind, code) is not None
+        return known
+
+
+def check_codes(document: X12Document, codes: CodeSets | None = None) -> None:
+    """Add a warning to each claim that carries a status category, adjustment group, CARC or RARC
+    the code sets do not know, located at the segment that carries it."""
+    known = _KnownCodes(codes or CodeSets())
+    reader = ElementReader(document.source_name)
+    for transaction in document.transactions:
+        if isinstance(transaction, RemittanceAdvice):
+            for claim in transaction.claims:
+                _check_remittance_codes(transaction, claim, known, reader)
+        elif isinstance(transaction, ClaimStatusResponse):
+            for status_claim in transaction.claims:
+                reports = [*status_claim.statuses, *(r for line in status_claim.services for r in line.statuses)]
+                for report in reports:
+                    for position, code in zip(("STC01", "STC10", "STC11"), report.statuses, strict=False):
+                        if code.category and not known.knows(CodeKind.CATEGORY, code.category):
+                            status_claim.findings.append(
+                                reader.finding(
+                                    Severity.WARNING,
+                                    FindingCode.UNKNOWN_STATUS_CATEGORY,
+                                    f"claim status category {code.category!r} is not in the code list "
+                                    "(recorded as status unknown)",
+                                    report.segment_number,
+                                    "STC",
+                                    f"{position}-1",
+                                )
+                            )
+
+
+def _check_remittance_codes(
+    remittance: RemittanceAdvice, claim: ClaimPayment, known: _KnownCodes, reader: ElementReader
+) -> None:
+    levels = [(claim.segment_number, claim.adjustments, claim.remark_codes)] + [
+        (service.segment_number, service.adjustments, service.remark_codes) for service in claim.services
+    ]
+    for segment_number, adjustments, remarks in levels:
+        for adjustment in adjustments:
+            if not known.knows(CodeKind.GROUP, adjustment.group):
+                claim.findings.append(
+                    _code_finding(
+                        remittance,
+                        reader,
+                        segment_number,
+                        ("CAS",),
+                        adjustment.group,
+                        FindingCode.UNKNOWN_CARC,
+                        f"adjustment group {adjustment.group!r} is not in the code list "
+                        "(its adjustment is not kept as a denial)",
+                    )
+                )
+            if not known.knows(CodeKind.CARC, adjustment.reason):
+                claim.findings.append(
+                    _code_finding(
+                        remittance,
+                        reader,
+                        segment_number,
+                        ("CAS",),
+                        adjustment.reason,
+                        FindingCode.UNKNOWN_CARC,
+                        f"claim adjustment reason code {adjustment.reason!r} is not in the code list",
+                    )
+                )
+        for remark in remarks:
+            if not known.knows(CodeKind.RARC, remark):
+                claim.findings.append(
+                    _code_finding(
+                        remittance,
+                        reader,
+                        segment_number,
+                        ("LQ", "MOA", "MIA"),
+                        remark,
+                        FindingCode.UNKNOWN_RARC,
+                        f"remittance advice remark code {remark!r} is not in the code list",
+                    )
+                )
+
+
+def _code_finding(
+    remittance: RemittanceAdvice,
+    reader: ElementReader,
+    loop_start: int,
+    segment_ids: tuple[str, ...],
+    code: str,
+    finding_code: FindingCode,
+    message: str,
+) -> Finding:
+    """A warning at the segment of the loop starting at ``loop_start`` that carries ``code`` (looked
+    up only for the rare unknown code, so a large ERA is not walked)."""
+    number = loop_start + 1
+    while (segment := remittance.segment(number)) is not None and segment.segment_id not in ("CLP", "SVC", "SE"):
+        if segment.segment_id in segment_ids:
+            for position, value in enumerate(segment.elements[1:], start=1):
+                if value == code or value.split(segment.separators.component)[-1] == code:
+                    return reader.finding(
+                        Severity.WARNING,
+                        finding_code,
+                        message,
+                        number,
+                        segment.segment_id,
+                        f"{segment.segment_id}{position:02d}",
+                    )
+        number += 1
+    return reader.finding(Severity.WARNING, finding_code, message, loop_start, segment_ids[0])
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _record_item(writer: LedgerWriter, item: ClaimItem, counts: ClaimCounts, summary: EdiImportSummary) -> None:
+    """Record one claim's answers; a claim the ledger lacks waits, unmatched. Counted by its first
+    record (the status check): recorded, unmatched, or a duplicate of what was recorded before."""
+    outcome: str | None = None
+    for record in item.records:
+        result = _record(writer, record, item, summary)
+        outcome = outcome or result
+    if outcome == "recorded":
+        counts.recorded += 1
+    elif outcome == "unmatched":
+        counts.unmatched += 1
+    else:
+        counts.duplicate += 1
+
+
+def _record(writer: LedgerWriter, record: StatusCheck | Payment, item: ClaimItem, summary: EdiImportSummary) -> str:
+    source = record.evidence_ref if isinstance(record, StatusCheck) and record.evidence_ref else item.claim_ref
     try:
         if isinstance(record, StatusCheck):
-            if writer.record_status_check(record):
-                summary.status_checks += 1
-                summary.claims_matched += 1
-                summary.denials += sum(1 for d in record.denials if d.needs_work)
-        elif writer.record_payment(record):
-            summary.payments += 1
+            if not writer.record_status_check(record):
+                return "duplicate"
+            summary.status_checks += 1
+            summary.claims_matched += 1
+            summary.denials += sum(1 for d in record.denials if d.needs_work)
+            return "recorded"
+        if not writer.record_payment(record):
+            return "duplicate"
+        summary.payments += 1
+        return "recorded"
     except ClaimNotFoundError:  # raised before anything is written
         kind = UnmatchedKind.STATUS if isinstance(record, StatusCheck) else UnmatchedKind.PAYMENT
         queued = writer.queue_unmatched(
@@ -223,63 +602,155 @@ def _record(writer: LedgerWriter, record: StatusCheck | Payment, source: str, su
             )
         )
         summary.unmatched += int(queued)
+        return "unmatched" if queued else "duplicate"
 
 
-def _import_document(ledger: Ledger, document: X12Document, summary: EdiImportSummary) -> None:
+def _keep_rejected(writer: LedgerWriter, document: X12Document, item: ClaimItem) -> None:
+    """A refused claim waits in the unmatched queue as 'rejected', with its located findings."""
+    header = item.transaction.header
+    writer.queue_unmatched(
+        UnmatchedItem(
+            dedupe_key=_rejected_key(document, item),
+            kind=UnmatchedKind.REJECTED,
+            claim_ref=(item.claim_ref or _NO_CLAIM_REF)[:50],
+            payer_claim_number=item.payer_claim_number[:50] if item.payer_claim_number else None,
+            source=f"{document.source_name}#{item.segment_number}"[:300],
+            received_at=utc_now(),
+            payload={
+                "transaction_set": header.transaction_set_id,
+                "interchange_control_number": header.interchange_control_number,
+                "group_control_number": header.group_control_number,
+                "transaction_control_number": header.control_number,
+                "segment_number": item.segment_number,
+                "raw_segment": _raw(item.transaction, item.segment_number),
+                "findings": [FindingLine.of(f, item.transaction).model_dump(mode="json") for f in item.errors],
+            },
+        )
+    )
+
+
+def _import_document(ledger: Ledger, document: X12Document, result: FileImport, summary: EdiImportSummary) -> None:
     for transaction in document.transactions:
-        summary.transactions += 1
-        errors = [f for f in transaction.findings if f.severity is Severity.ERROR]
-        if errors or not transaction.header.complete:
-            summary.transactions_rejected += 1
-            summary.findings.extend(_errors(errors))
-            continue
+        result.transactions += 1
+        if _errors(transaction.findings):
+            result.transactions_rejected += 1
         if isinstance(transaction, ImplementationAcknowledgment):
             for ack in transaction.transaction_acks:
+                result.acknowledgments += 1
                 accepted = ack.status_code in {"A", "E"}
                 summary.acknowledgments_accepted += int(accepted)
                 summary.acknowledgments_rejected += int(not accepted)
             continue
-        records: Iterable[Intake]
-        if isinstance(transaction, RemittanceAdvice):
-            records = remittance_records(document, transaction)
-        elif isinstance(transaction, ClaimStatusResponse):
-            records = claim_status_records(document, transaction)
-        else:
+        if isinstance(transaction, EligibilityResponse):
+            result.eligibility_results += len(transaction.results)
             continue
         # one transaction set, one database transaction; records are made as they are written, so
-        # a 20,000-claim ERA never holds 40,000 records at once (any error rolls the set back)
+        # a 20,000-claim ERA never holds 40,000 records at once (any exception rolls the set back)
         with ledger.writer() as writer:
-            for item in records:
-                if isinstance(item, FindingLine):
-                    summary.findings.append(item)
+            for item in claim_items(document, transaction):
+                result.claims.read += 1
+                if item.errors:
+                    result.claims.rejected += 1
+                    _keep_rejected(writer, document, item)
                 else:
-                    _record(writer, *item, summary)
+                    _record_item(writer, item, result.claims, summary)
 
 
-def import_edi(ledger: Ledger, paths: Iterable[Path]) -> EdiImportSummary:
-    """Record what every file says. Unreadable files are reported (file, segment, reason) and skipped."""
+def _document_findings(document: X12Document) -> list[FindingLine]:
+    """Every finding, located with the control numbers of the set (or interchange) it falls in."""
+    lines: list[FindingLine] = []
+    for transaction in document.transactions:
+        lines.extend(FindingLine.of(finding, transaction) for finding in _transaction_findings(transaction))
+    for finding in document.findings:
+        line = FindingLine.of(finding)
+        number = finding.location.segment_number or 0
+        interchange = next((i for i in document.interchanges if i.first_segment <= number <= i.last_segment), None)
+        if interchange is not None:
+            group = next((g for g in interchange.groups if g.first_segment <= number <= g.last_segment), None)
+            line.interchange_control_number = interchange.control_number
+            line.group_control_number = group.control_number if group is not None else None
+        lines.append(line)
+    return sorted(lines, key=lambda line: line.segment_number or 0)
+
+
+def _transaction_findings(transaction: Transaction) -> Iterator[Finding]:
+    yield from transaction.findings
+    for record in getattr(transaction, "claims", ()):
+        yield from record.findings
+    for record in getattr(transaction, "queries", ()):
+        yield from record.findings
+    for record in getattr(transaction, "results", ()):
+        yield from record.findings
+
+
+def import_edi(
+    ledger: Ledger, paths: Iterable[Path], *, force: bool = False, codes: CodeSets | None = None
+) -> EdiImportSummary:
+    """Record what every file says; see the module docstring for where each claim ends.
+
+    A file is remembered by its hash only when it was read without an error finding; ``force``
+    reads a remembered file again (its records are skipped as duplicates by their keys).
+    """
     summary = EdiImportSummary()
+    code_sets = codes or CodeSets()
     for path in edi_files(paths):
         summary.files += 1
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            summary.findings.append(
-                FindingLine(severity="error", location=str(path), message=f"cannot read ({err.strerror})")
-            )
-            continue
-        sha = hashlib.sha256(data).hexdigest()
-        with ledger.writer() as writer:
-            if writer.edi_file_seen(sha):
-                summary.files_already_imported += 1
-                continue
-        try:
-            document = read_x12(data, path.name)
-        except X12SyntaxError as err:
-            summary.findings.append(FindingLine(severity="error", location=str(err.location), message=err.reason))
-            continue
-        summary.findings.extend(_errors(document.findings))
-        _import_document(ledger, document, summary)
-        with ledger.writer() as writer:
-            writer.record_edi_file(sha, path.name, {"transactions": len(document.transactions)})
+        result = _import_file(ledger, path, force, code_sets, summary)
+        summary.file_results.append(result)
+        summary.claims.add(result.claims)
+        summary.transactions += result.transactions
+        summary.transactions_rejected += result.transactions_rejected
+        summary.eligibility_results += result.eligibility_results
+        summary.files_already_imported += int(result.outcome == "already imported")
+        summary.files_refused += int(result.errors > 0)
+    summary.errors = sum(1 for finding in summary.findings if finding.severity is Severity.ERROR)
+    summary.warnings = sum(1 for finding in summary.findings if finding.severity is Severity.WARNING)
     return summary
+
+
+def _import_file(ledger: Ledger, path: Path, force: bool, codes: CodeSets, summary: EdiImportSummary) -> FileImport:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        summary.findings.append(FindingLine.problem(str(path), f"cannot read ({err.strerror})"))
+        return FileImport(file=str(path), outcome="unreadable", errors=1)
+    sha = hashlib.sha256(data).hexdigest()
+    with ledger.writer() as writer:
+        seen = writer.edi_file_seen(sha)
+    if seen and not force:
+        return FileImport(file=str(path), outcome="already imported", remembered=True)
+    try:
+        document = read_x12(data, path.name)
+    except X12SyntaxError as err:
+        line = FindingLine.problem(path.name, err.reason, code="input.not_x12")
+        line.segment_number, line.segment_id, line.element = (
+            err.location.segment_number,
+            err.location.segment_id,
+            err.location.element,
+        )
+        line.location = str(err.location)
+        summary.findings.append(line)
+        return FileImport(file=str(path), outcome="unreadable", errors=1)
+    check_codes(document, codes)
+    findings = _document_findings(document)
+    summary.findings.extend(findings)
+    result = FileImport(
+        file=str(path),
+        outcome="imported",
+        errors=sum(1 for f in findings if f.severity is Severity.ERROR),
+        warnings=sum(1 for f in findings if f.severity is Severity.WARNING),
+    )
+    _import_document(ledger, document, result, summary)
+    if result.errors or result.claims.rejected:
+        result.outcome = "refused in part"
+    elif result.warnings:
+        result.outcome = "imported with warnings"
+    if not result.errors and not result.claims.rejected:
+        # only a clean import is remembered: a refused file can be sent again once fixed
+        if not seen:
+            with ledger.writer() as writer:
+                writer.record_edi_file(
+                    sha, path.name, {"transactions": result.transactions, "claims": result.claims.read}
+                )
+        result.remembered = True
+    return result

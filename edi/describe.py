@@ -1,11 +1,15 @@
 """A PHI-free summary of an X12 document, for ``claimbot edi show FILE [--json]``.
 
 Owns what a billing person needs to see about a file (per transaction: control numbers; per
-claim: identifiers, status, money, adjustments as ``GROUP-CARC amount``, remark codes, lines;
-eligibility benefits; acknowledgments; every finding with its location) and nothing that
-identifies a patient: names, member ids and birth dates never enter the summary, only the
-patient's initials. :func:`describe` returns a pydantic model (``model_dump_json()`` for
-``--json``); :func:`render_lines` turns it into plain text lines without rich markup characters.
+claim: identifiers, status, money, adjustments, remark codes, lines; eligibility benefits;
+acknowledgments; every finding with its location) and nothing that identifies a patient: names,
+member ids and birth dates never enter the summary, only the patient's initials.
+:func:`describe` returns a pydantic model (``model_dump_json()`` for ``--json``) of typed fields:
+an adjustment is ``{group, carc, amount, quantity}`` (as ``claims.models.Denial`` names them), a
+status ``{category_code, status_code, entity_code}`` under its STC's date and amounts, dates are
+ISO dates and amounts decimal strings; :func:`render_lines` turns it into plain text lines (``CO-45
+30.00``) without rich markup characters. Payer free text (``message``) is the payer's own words: a
+caller that shows it masks PHI in it (``claimbot edi show`` does).
 """
 
 from __future__ import annotations
@@ -24,12 +28,19 @@ from edi.claim_status import (
     StatusReport,
 )
 from edi.document import Transaction, X12Document
-from edi.eligibility import EligibilityQuery, EligibilityRequestSet, EligibilityResponse, EligibilityResult
+from edi.eligibility import (
+    EligibilityQuery,
+    EligibilityRequestSet,
+    EligibilityResponse,
+    EligibilityResult,
+    RequestRejection,
+)
 from edi.findings import Finding, Severity
 from edi.parties import Party, PersonIdentity
 from edi.professional_claim import ProfessionalClaim, ProfessionalClaimSet
 from edi.reader import Interchange
-from edi.remittance import ClaimPayment, RemittanceAdvice
+from edi.remittance import Adjustment, ClaimPayment, RemittanceAdvice
+from edi.values import parse_date
 
 
 class FindingSummary(BaseModel):
@@ -40,6 +51,70 @@ class FindingSummary(BaseModel):
     message: str
 
 
+class AdjustmentSummary(BaseModel):
+    """One CAS triplet: group (CO, PR, OA, PI, CR), CARC, amount, quantity."""
+
+    group: str
+    carc: str
+    amount: Decimal
+    quantity: Decimal | None = None
+
+    def __str__(self) -> str:
+        return f"{self.group}-{self.carc} {self.amount}"
+
+
+class StatusCodeSummary(BaseModel):
+    """One STC01 / STC10 / STC11 composite."""
+
+    category_code: str
+    status_code: str = ""
+    entity_code: str = ""
+
+    def __str__(self) -> str:
+        return ":".join(part for part in (self.category_code, self.status_code, self.entity_code) if part)
+
+
+class StatusSummary(BaseModel):
+    """One STC segment: its codes, its effective date (STC02), amounts and the payer's words (STC12)."""
+
+    segment_number: int
+    codes: list[StatusCodeSummary] = []
+    effective_date: date | None = None
+    total_charge: Decimal | None = None
+    paid_amount: Decimal | None = None
+    check_date: date | None = None
+    check_number: str = ""
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"{'/'.join(str(code) for code in self.codes)} {self.message}".strip()
+
+
+class ProviderAdjustmentSummary(BaseModel):
+    segment_number: int
+    reason_code: str
+    reference: str = ""
+    amount: Decimal
+    fiscal_period_date: date | None = None
+
+
+class RejectionSummary(BaseModel):
+    """AAA: why the payer could not answer (reason) and what to do (follow-up action)."""
+
+    segment_number: int
+    level_code: str
+    reason_code: str
+    follow_up_action: str = ""
+
+
+class ReportingStatusSummary(BaseModel):
+    """Statuses above claim level (HL 20 payer, 21 receiver or batch, 19 provider)."""
+
+    level_code: str
+    entity: str = ""
+    statuses: list[StatusSummary] = []
+
+
 class ServiceLineSummary(BaseModel):
     procedure: str
     charge: Decimal | None = None
@@ -47,9 +122,9 @@ class ServiceLineSummary(BaseModel):
     units: Decimal | None = None
     service_date: date | None = None
     service_end_date: date | None = None
-    adjustments: list[str] = []
+    adjustments: list[AdjustmentSummary] = []
     remark_codes: list[str] = []
-    statuses: list[str] = []
+    statuses: list[StatusSummary] = []
 
 
 class ClaimSummary(BaseModel):
@@ -58,13 +133,15 @@ class ClaimSummary(BaseModel):
     payer_claim_control_number: str = ""
     trace_number: str = ""
     patient_initials: str = ""
-    status_code: str = ""
-    status: str = ""
+    category_code: str = ""  # 277: STC01-1 of the claim's first status
+    status_code: str = ""  # 835: CLP02; 277: STC01-2 of the claim's first status
+    status: str = ""  # 835: what CLP02 means
+    statuses: list[StatusSummary] = []  # 277: every claim-level STC
     frequency_code: str = ""
     charge: Decimal | None = None
     paid: Decimal | None = None
     patient_responsibility: Decimal | None = None
-    adjustments: list[str] = []
+    adjustments: list[AdjustmentSummary] = []
     remark_codes: list[str] = []
     diagnoses: list[str] = []
     service_date: date | None = None
@@ -96,8 +173,25 @@ class EligibilitySummary(BaseModel):
     inactive_service_types: list[str] = []
     plans: list[str] = []
     benefits: list[BenefitSummary] = []
-    rejections: list[str] = []
+    rejections: list[RejectionSummary] = []
     messages: list[str] = []
+
+
+class ElementErrorSummary(BaseModel):
+    position: int | None
+    component_position: int | None = None
+    data_element_reference: str = ""
+    error_code: str
+
+
+class SegmentErrorSummary(BaseModel):
+    """IK3/AK3 with its IK4/AK4 element errors (the bad value is left out: it may be PHI)."""
+
+    segment_id: str
+    position_in_transaction: int | None
+    loop_id: str = ""
+    error_code: str
+    element_errors: list[ElementErrorSummary] = []
 
 
 class AcknowledgmentSummary(BaseModel):
@@ -106,7 +200,7 @@ class AcknowledgmentSummary(BaseModel):
     status_code: str
     accepted: bool
     error_codes: list[str] = []
-    errors: list[str] = []
+    errors: list[SegmentErrorSummary] = []
 
 
 class TransactionSummary(BaseModel):
@@ -124,10 +218,11 @@ class TransactionSummary(BaseModel):
     payment_amount: Decimal | None = None
     payment_method: str = ""
     payment_date: date | None = None
+    production_date: date | None = None
     trace_number: str = ""
-    provider_adjustments: list[str] = []
-    reporting_statuses: list[str] = []
-    rejections: list[str] = []
+    provider_adjustments: list[ProviderAdjustmentSummary] = []
+    reporting_statuses: list[ReportingStatusSummary] = []
+    rejections: list[RejectionSummary] = []
     claims: list[ClaimSummary] = []
     eligibility: list[EligibilitySummary] = []
     acknowledgments: list[AcknowledgmentSummary] = []
@@ -138,8 +233,8 @@ class InterchangeSummary(BaseModel):
     control_number: str
     sender: str
     receiver: str
-    date: str
-    time: str
+    date: date | None  # ISA09 (YYMMDD), as an ISO date
+    time: str  # ISA10 as HH:MM
     usage_indicator: str
     complete: bool
     group_count: int
@@ -184,8 +279,8 @@ def _interchange(interchange: Interchange) -> InterchangeSummary:
         control_number=interchange.control_number,
         sender=f"{interchange.sender_qualifier}:{interchange.sender_id}",
         receiver=f"{interchange.receiver_qualifier}:{interchange.receiver_id}",
-        date=interchange.date,
-        time=interchange.time,
+        date=parse_date(f"20{interchange.date}") if len(interchange.date) == 6 else None,
+        time=f"{interchange.time[:2]}:{interchange.time[2:4]}" if len(interchange.time) == 4 else interchange.time,
         usage_indicator=interchange.usage_indicator,
         complete=interchange.complete,
         group_count=len(interchange.groups),
@@ -247,9 +342,15 @@ def _remittance(summary: TransactionSummary, remittance: RemittanceAdvice) -> No
         summary.payment_amount = remittance.payment.amount
         summary.payment_method = remittance.payment.method
         summary.payment_date = remittance.payment.payment_date
+    summary.production_date = remittance.production_date
     summary.provider_adjustments = [
-        f"{adjustment.reason_code} {adjustment.amount}"
-        + (f" ref {adjustment.reference}" if adjustment.reference else "")
+        ProviderAdjustmentSummary(
+            segment_number=adjustment.segment_number,
+            reason_code=adjustment.reason_code,
+            reference=adjustment.reference,
+            amount=adjustment.amount,
+            fiscal_period_date=adjustment.fiscal_period_date,
+        )
         for adjustment in remittance.provider_adjustments
     ]
     summary.claims = [_claim_payment(claim) for claim in remittance.claims]
@@ -267,7 +368,7 @@ def _claim_payment(claim: ClaimPayment) -> ClaimSummary:
         charge=claim.charge,
         paid=claim.paid,
         patient_responsibility=claim.patient_responsibility,
-        adjustments=[str(adjustment) for adjustment in claim.adjustments],
+        adjustments=_adjustments(claim.adjustments),
         remark_codes=list(claim.remark_codes),
         service_date=claim.statement_period_start,
         service_end_date=claim.statement_period_end,
@@ -279,7 +380,7 @@ def _claim_payment(claim: ClaimPayment) -> ClaimSummary:
                 units=service.units,
                 service_date=service.service_date,
                 service_end_date=service.service_end_date,
-                adjustments=[str(adjustment) for adjustment in service.adjustments],
+                adjustments=_adjustments(service.adjustments),
                 remark_codes=list(service.remark_codes),
             )
             for service in claim.services
@@ -289,19 +390,45 @@ def _claim_payment(claim: ClaimPayment) -> ClaimSummary:
     )
 
 
-def _status_texts(reports: list[StatusReport]) -> list[str]:
-    texts = []
-    for report in reports:
-        codes = "/".join(str(code) for code in report.statuses)
-        texts.append(f"{codes} {report.message}".strip())
-    return texts
+def _adjustments(adjustments: tuple[Adjustment, ...]) -> list[AdjustmentSummary]:
+    return [AdjustmentSummary(group=a.group, carc=a.reason, amount=a.amount, quantity=a.quantity) for a in adjustments]
+
+
+def _statuses(reports: list[StatusReport]) -> list[StatusSummary]:
+    return [
+        StatusSummary(
+            segment_number=report.segment_number,
+            codes=[
+                StatusCodeSummary(category_code=code.category, status_code=code.status, entity_code=code.entity)
+                for code in report.statuses
+            ],
+            effective_date=report.effective_date,
+            total_charge=report.total_charge,
+            paid_amount=report.paid_amount,
+            check_date=report.check_date,
+            check_number=report.check_number,
+            message=report.message,
+        )
+        for report in reports
+    ]
+
+
+def _rejection(rejection: RequestRejection) -> RejectionSummary:
+    return RejectionSummary(
+        segment_number=rejection.segment_number,
+        level_code=rejection.level_code,
+        reason_code=rejection.reason_code,
+        follow_up_action=rejection.follow_up_action,
+    )
 
 
 def _claim_statuses(summary: TransactionSummary, transaction: ClaimStatusResponse | ClaimStatusRequestSet) -> None:
     if isinstance(transaction, ClaimStatusResponse):
         claims: list[ClaimStatusQuery] = list(transaction.claims)
         summary.reporting_statuses = [
-            f"HL {level.level_code} {_party(level.entity)}: {', '.join(_status_texts(level.statuses))}".strip()
+            ReportingStatusSummary(
+                level_code=level.level_code, entity=_party(level.entity), statuses=_statuses(level.statuses)
+            )
             for level in transaction.reporting_levels
             if level.statuses
         ]
@@ -314,16 +441,17 @@ def _claim_statuses(summary: TransactionSummary, transaction: ClaimStatusRespons
 
 def _claim_status(claim: ClaimStatusQuery) -> ClaimSummary:
     statuses = getattr(claim, "statuses", [])
-    texts = _status_texts(statuses)
     first = statuses[0] if statuses else None
+    first_code = first.statuses[0] if first is not None and first.statuses else None
     return ClaimSummary(
         segment_number=claim.segment_number,
         patient_control_number=claim.patient_control_number,
         payer_claim_control_number=claim.payer_claim_control_number,
         trace_number=claim.trace_number,
         patient_initials=_initials(claim.patient),
-        status_code=str(first.statuses[0]) if first is not None and first.statuses else "",
-        status="; ".join(texts),
+        category_code=first_code.category if first_code is not None else "",
+        status_code=first_code.status if first_code is not None else "",
+        statuses=_statuses(statuses),
         charge=claim.total_charge if claim.total_charge is not None else (first.total_charge if first else None),
         paid=first.paid_amount if first else None,
         service_date=claim.service_date,
@@ -342,17 +470,14 @@ def _status_line(line: ServiceLineStatus) -> ServiceLineSummary:
         units=line.units,
         service_date=line.service_date,
         service_end_date=line.service_end_date,
-        statuses=_status_texts(line.statuses),
+        statuses=_statuses(line.statuses),
     )
 
 
 def _eligibility(summary: TransactionSummary, transaction: EligibilityResponse | EligibilityRequestSet) -> None:
     people: list[EligibilityQuery]
     if isinstance(transaction, EligibilityResponse):
-        summary.rejections = [
-            f"HL {rejection.level_code}: AAA {rejection.reason_code} (follow-up {rejection.follow_up_action})"
-            for rejection in transaction.rejections
-        ]
+        summary.rejections = [_rejection(rejection) for rejection in transaction.rejections]
         people = list(transaction.results)
     else:
         people = transaction.queries
@@ -390,9 +515,7 @@ def _eligibility_person(person: EligibilityQuery) -> EligibilitySummary:
             for amount in coverage.amounts
         ]
         rejections = [*person.rejections, *(r for benefit in person.benefits for r in benefit.rejections)]
-        entry.rejections = [
-            f"AAA {rejection.reason_code} (follow-up {rejection.follow_up_action})" for rejection in rejections
-        ]
+        entry.rejections = [_rejection(rejection) for rejection in rejections]
     return entry
 
 
@@ -421,15 +544,24 @@ def _professional_claim(claim: ProfessionalClaim) -> ClaimSummary:
 
 
 def _transaction_ack(ack: TransactionSetAck) -> AcknowledgmentSummary:
-    errors = []
-    for segment_error in ack.segment_errors:
-        elements = "; ".join(
-            f"element {error.position} code {error.error_code}" for error in segment_error.element_errors
+    errors = [
+        SegmentErrorSummary(
+            segment_id=segment_error.segment_id,
+            position_in_transaction=segment_error.position_in_transaction,
+            loop_id=segment_error.loop_id,
+            error_code=segment_error.error_code,
+            element_errors=[
+                ElementErrorSummary(
+                    position=error.position,
+                    component_position=error.component_position,
+                    data_element_reference=error.data_element_reference,
+                    error_code=error.error_code,
+                )
+                for error in segment_error.element_errors
+            ],
         )
-        errors.append(
-            f"{segment_error.segment_id} at position {segment_error.position_in_transaction}: "
-            f"code {segment_error.error_code}" + (f" ({elements})" if elements else "")
-        )
+        for segment_error in ack.segment_errors
+    ]
     return AcknowledgmentSummary(
         transaction_set_id=ack.transaction_set_id,
         control_number=ack.control_number,
@@ -450,7 +582,7 @@ def render_lines(summary: DocumentSummary) -> list[str]:
         state = "" if interchange.complete else ", INCOMPLETE"
         lines.append(
             f"interchange {interchange.control_number} {interchange.sender} -> {interchange.receiver} "
-            f"{interchange.date} {interchange.time} usage {interchange.usage_indicator}{state}"
+            f"{interchange.date or '-'} {interchange.time} usage {interchange.usage_indicator}{state}"
         )
         lines.extend(f"  {ack}" for ack in interchange.acknowledgments)
     for transaction in summary.transactions:
@@ -479,9 +611,16 @@ def _transaction_lines(transaction: TransactionSummary) -> list[str]:
         )
     elif transaction.payer:
         lines.append(f"  payer {transaction.payer}")
-    lines.extend(f"  provider adjustment {text}" for text in transaction.provider_adjustments)
-    lines.extend(f"  status {text}" for text in transaction.reporting_statuses)
-    lines.extend(f"  rejected {text}" for text in transaction.rejections)
+    lines.extend(
+        f"  provider adjustment {plb.reason_code} {plb.amount}" + (f" ref {plb.reference}" if plb.reference else "")
+        for plb in transaction.provider_adjustments
+    )
+    lines.extend(
+        "  "
+        + f"status HL {level.level_code} {level.entity}: {', '.join(str(s) for s in level.statuses)}".replace("  ", " ")
+        for level in transaction.reporting_statuses
+    )
+    lines.extend(f"  rejected HL {r.level_code}: {_rejection_text(r)}" for r in transaction.rejections)
     for claim in transaction.claims:
         lines.extend(_claim_lines(claim))
     for person in transaction.eligibility:
@@ -490,8 +629,19 @@ def _transaction_lines(transaction: TransactionSummary) -> list[str]:
         verdict = "accepted" if ack.accepted else "REJECTED"
         codes = f" codes {', '.join(ack.error_codes)}" if ack.error_codes else ""
         lines.append(f"  {ack.transaction_set_id} {ack.control_number} {verdict} ({ack.status_code}){codes}")
-        lines.extend(f"    {error}" for error in ack.errors)
+        lines.extend(f"    {_segment_error_text(error)}" for error in ack.errors)
     return lines
+
+
+def _rejection_text(rejection: RejectionSummary) -> str:
+    return f"AAA {rejection.reason_code} (follow-up {rejection.follow_up_action})"
+
+
+def _segment_error_text(error: SegmentErrorSummary) -> str:
+    elements = "; ".join(f"element {e.position} code {e.error_code}" for e in error.element_errors)
+    return f"{error.segment_id} at position {error.position_in_transaction}: code {error.error_code}" + (
+        f" ({elements})" if elements else ""
+    )
 
 
 def _money(value: Decimal | None) -> str:
@@ -502,7 +652,10 @@ def _claim_lines(claim: ClaimSummary) -> list[str]:
     identifiers = claim.patient_control_number or claim.trace_number or "-"
     payer_number = f" payer# {claim.payer_claim_control_number}" if claim.payer_claim_control_number else ""
     initials = f" patient {claim.patient_initials}" if claim.patient_initials else ""
-    status_text = claim.status if claim.status.startswith(claim.status_code) else f"{claim.status_code} {claim.status}"
+    if claim.statuses:
+        status_text = "; ".join(str(status) for status in claim.statuses)
+    else:
+        status_text = f"{claim.status_code} {claim.status}"
     status = f" status {status_text.strip()}" if status_text.strip() else ""
     frequency = f" frequency {claim.frequency_code}" if claim.frequency_code else ""
     validity = "" if claim.valid else f" INVALID ({claim.finding_count} finding(s))"
@@ -511,7 +664,7 @@ def _claim_lines(claim: ClaimSummary) -> list[str]:
         f"paid {_money(claim.paid)} patient {_money(claim.patient_responsibility)}{validity}"
     ]
     if claim.adjustments:
-        lines.append(f"    adjustments {', '.join(claim.adjustments)}")
+        lines.append(f"    adjustments {', '.join(str(a) for a in claim.adjustments)}")
     if claim.remark_codes:
         lines.append(f"    remarks {', '.join(claim.remark_codes)}")
     if claim.diagnoses:
@@ -522,11 +675,11 @@ def _claim_lines(claim: ClaimSummary) -> list[str]:
         if line.units is not None:
             details.append(f"units {line.units}")
         if line.adjustments:
-            details.append(f"adjustments {', '.join(line.adjustments)}")
+            details.append(f"adjustments {', '.join(str(a) for a in line.adjustments)}")
         if line.remark_codes:
             details.append(f"remarks {', '.join(line.remark_codes)}")
         if line.statuses:
-            details.append(f"status {'; '.join(line.statuses)}")
+            details.append(f"status {'; '.join(str(s) for s in line.statuses)}")
         lines.append(" ".join(details))
     return lines
 
@@ -551,6 +704,6 @@ def _eligibility_lines(person: EligibilitySummary) -> list[str]:
         remaining = " remaining" if benefit.remaining else ""
         period = f" period {benefit.time_period}" if benefit.time_period else ""
         lines.append(f"    {benefit.kind} {value}{remaining}{network}{period}")
-    lines.extend(f"    rejected {text}" for text in person.rejections)
+    lines.extend(f"    rejected {_rejection_text(r)}" for r in person.rejections)
     lines.extend(f"    message {text}" for text in person.messages)
     return lines

@@ -22,7 +22,7 @@ def test_edi_import_show_and_unmatched(runner: CliRunner, data_dir: Path, tmp_pa
     text = runner.invoke(app, ["edi", "show", str(era)]).stdout
     assert "C1" in text and "CO-45" in text
 
-    imported = runner.invoke(app, ["edi", "import", str(tmp_path), "--json"])
+    imported = runner.invoke(app, ["edi", "import", str(era), "--json"])
     assert imported.exit_code == 0, imported.stderr
     summary = json.loads(imported.stdout)
     assert (summary["status_checks"], summary["payments"], summary["unmatched"]) == (1, 1, 2)

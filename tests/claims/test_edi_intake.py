@@ -78,7 +78,7 @@ def test_interest_paid_with_a_claim_is_not_a_denial(sqlite_ledger: Ledger, tmp_p
     with sqlite_ledger.writer() as writer:
         writer.upsert_claims([make_claim("C1")])
     summary = import_edi(sqlite_ledger, [write(tmp_path, "interest.835", text)])
-    assert (summary.status_checks, summary.denials, summary.findings) == (1, 0, [])
+    assert (summary.status_checks, summary.denials, summary.errors) == (1, 0, 0)
     [paid] = sqlite_ledger.history("C1")
     assert paid.status is ClaimStatus.PAID
     assert ("OA-225", Decimal("-1.25")) in [(d.code, d.amount) for d in paid.denials]
@@ -118,6 +118,12 @@ def test_a_broken_transaction_set_records_nothing_and_says_where(sqlite_ledger: 
     assert summary.status_checks == 0
     assert sqlite_ledger.history("C1") == []
     assert any("cut.835" in f.location for f in summary.findings)
+    # both claims are kept, as rejected, with the finding that refused their set
+    assert (summary.claims.read, summary.claims.rejected) == (2, 2)
+    rejected = sqlite_ledger.unmatched()
+    assert [(u.claim_ref, u.kind) for u in rejected] == [("C1", UnmatchedKind.REJECTED), ("C2", UnmatchedKind.REJECTED)]
+    [finding] = rejected[0].payload["findings"]
+    assert (finding["code"], finding["transaction_control_number"]) == ("envelope.missing_se", "0001")
 
 
 def test_a_bad_amount_rejects_that_claim_only(sqlite_ledger: Ledger, tmp_path: Path) -> None:
@@ -126,6 +132,12 @@ def test_a_bad_amount_rejects_that_claim_only(sqlite_ledger: Ledger, tmp_path: P
     broken = [DENIED[0].replace("300.00*0.00", "3O0.00*0.00"), *DENIED[1:]]
     summary = import_edi(sqlite_ledger, [write(tmp_path, "bad.835", era(paid_claim("C1"), broken))])
     assert summary.status_checks == 1
+    assert sqlite_ledger.history("C2") == []
+    assert (summary.claims.read, summary.claims.recorded, summary.claims.rejected) == (2, 1, 1)
+    [kept] = sqlite_ledger.unmatched()
+    assert (kept.claim_ref, kept.kind, kept.payload["segment_number"]) == ("C2", UnmatchedKind.REJECTED, 21)
+    # a claim import that brings C2 does not record the refused answer
+    assert import_claims_csv(sqlite_ledger, claims_csv(tmp_path / "c2.csv", [make_claim("C2")])).matched_answers == 0
     assert sqlite_ledger.history("C2") == []
     [problem] = [f for f in summary.findings if "CLP03" in f.location or "CLP" in f.location]
     assert "bad.835" in problem.location
@@ -139,7 +151,7 @@ def test_not_x12_at_all(sqlite_ledger: Ledger, tmp_path: Path) -> None:
     assert "notes.txt" in summary.findings[0].location
 
 
-def test_public_samples_queue_every_claim_and_reject_a_bad_payment_date(sqlite_ledger: Ledger) -> None:
+def test_public_samples_queue_every_claim_and_flag_a_bad_payment_date(sqlite_ledger: Ledger) -> None:
     need(SAMPLES.exists(), "../shared/x12-samples is absent (public X12 samples live there)")
     summary = import_edi(
         sqlite_ledger, [SAMPLES / "277_lfh_1.x12", SAMPLES / "835_lfh_3.x12", SAMPLES / "835_lfh_1.x12"]
@@ -147,8 +159,14 @@ def test_public_samples_queue_every_claim_and_reject_a_bad_payment_date(sqlite_l
     assert summary.files == 3
     assert summary.status_checks == 0  # none of their claims is in this ledger
     assert {u.kind for u in sqlite_ledger.unmatched()} == {UnmatchedKind.STATUS, UnmatchedKind.PAYMENT}
-    # 835_lfh_1 carries BPR16 = 20002316: its remittance is refused whole, and the finding says where.
-    assert summary.transactions_rejected == 1
-    assert [(f.location, f.message) for f in summary.findings] == [
-        ("835_lfh_1.x12 segment 4 BPR16", "BPR16 '20002316' is not a valid date")
-    ]
+    # 835_lfh_1 carries BPR16 = 20002316: the payment date is unknown, its claims are still kept
+    assert (summary.transactions_rejected, summary.errors) == (0, 0)
+    assert (summary.claims.read, summary.claims.unmatched) == (3 + 2 + 2, 3 + 2 + 2)
+    [bad_date] = [f for f in summary.findings if f.code == "element.invalid_date"]
+    assert (bad_date.location, bad_date.message, bad_date.severity) == (
+        "835_lfh_1.x12 segment 4 BPR16",
+        "BPR16 '20002316' is not a valid date",
+        "warning",
+    )
+    assert (bad_date.interchange_control_number, bad_date.group_control_number) == ("000000907", "1")
+    assert bad_date.transaction_control_number == "112233"

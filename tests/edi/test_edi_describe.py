@@ -63,7 +63,11 @@ def test_remittance_summary_content(samples_dir: Path) -> None:
         Decimal("88.92"),
         Decimal("105.26"),
     )
-    assert first.service_lines[1].adjustments == ["PR-1 105.26", "CO-45 79.6"]
+    assert [(a.group, a.carc, a.amount, a.quantity) for a in first.service_lines[1].adjustments] == [
+        ("PR", "1", Decimal("105.26"), None),
+        ("CO", "45", Decimal("79.6"), None),
+    ]
+    assert [str(a) for a in first.service_lines[1].adjustments] == ["PR-1 105.26", "CO-45 79.6"]
     data = json.loads(summary.model_dump_json())
     assert data["transactions"][0]["claims"][0]["charge"] == "341.28"
 
@@ -99,7 +103,9 @@ def test_eligibility_and_acknowledgment_summaries(samples_dir: Path) -> None:
         ("copay", Decimal("30.00"), False),
     ]
     rejected = describe(read_x12_file(samples_dir / "271_lfh_3.x12"))
-    assert rejected.transactions[0].rejections == ["HL 21: AAA 50 (follow-up N)"]
+    assert [(r.level_code, r.reason_code, r.follow_up_action) for r in rejected.transactions[0].rejections] == [
+        ("21", "50", "N")
+    ]
     lines = render_lines(describe(read_x12_file(samples_dir / "277CA_imsweb_2.x12")))
     assert "  status HL 21 TEST TEST (46 ETIN): A1:20" in lines
     assert any("status A7:562:85" in line for line in lines)
