@@ -172,6 +172,7 @@ def child_fill(db: Path, claims: int) -> dict[str, float]:
                         {
                             "claim_pk": i + 1,
                             "checked_at": now + timedelta(days=k, seconds=i % 3600),
+                            "status_at": now + timedelta(days=k, seconds=i % 3600),
                             "source": "portal",
                             "status": ("pending", "paid")[k],
                             "category_code": ("P1", "F1")[k],
