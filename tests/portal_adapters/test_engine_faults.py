@@ -14,7 +14,14 @@ import pytest
 
 from bots.live import check_with_retry
 from portal_adapters.contract import ClaimCheckFailed, ClaimStatusResult
-from portal_adapters.errors import AccountLocked, AuthenticationFailed, ErrorKind, LayoutChanged, PortalUnavailable
+from portal_adapters.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    ErrorKind,
+    LayoutChanged,
+    PortalUnavailable,
+    Reason,
+)
 from portal_adapters.retry import RetryPolicy
 from sandbox.servers import SandboxEndpoints
 from sandbox.testing import SandboxAdmin, reset_all
@@ -83,6 +90,7 @@ async def test_maintenance_page(sandbox: SandboxEndpoints, payer: str, tmp_path:
             await adapter.open()
     assert caught.value.retryable
     assert not isinstance(caught.value, LayoutChanged)
+    assert caught.value.reason is Reason.MAINTENANCE
 
 
 @pytest.mark.parametrize("payer", PAYERS)
@@ -135,7 +143,8 @@ async def test_layout_v2_is_a_layout_change_with_evidence(
     error = caught.value
     assert error.stops_payer
     assert error.evidence_ref is not None
-    assert "did not appear" in error.message or "claim page" in error.message or "JSON" in error.message
+    assert error.reason in (Reason.ELEMENT_MISSING, Reason.PAGE_UNREADABLE)
+    assert error.step is not None and error.step.startswith("claim_status.")  # where in the playbook it broke
     shot, html = tmp_path / f"{error.evidence_ref}.png", tmp_path / f"{error.evidence_ref}.html"
     assert shot.read_bytes()[:4] == b"\x89PNG"
     assert stat.S_IMODE(os.stat(html).st_mode) == 0o600
@@ -173,6 +182,7 @@ async def test_wrong_password_then_lockout(sandbox: SandboxEndpoints, payer: str
         with pytest.raises(AuthenticationFailed) as caught:
             await adapter.open()
     assert not isinstance(caught.value, AccountLocked)
+    assert caught.value.reason is Reason.SIGN_IN_REFUSED
     assert caught.value.stops_payer
     assert "not-the-password" not in str(caught.value)
     async with open_adapter(sandbox, payer, tmp_path, accounts=wrong) as adapter:
@@ -192,7 +202,9 @@ async def test_rate_limit_is_a_retryable_failure(sandbox: SandboxEndpoints, paye
             a.set_faults(rate_limit_requests=1, rate_limit_window_s=60)
             results = await adapter.check_claims([query(KNOWN[payer][0])])
             assert a.counters().rate_limit_hits >= 1
-    assert [r.kind for r in results if isinstance(r, ClaimCheckFailed)] == [ErrorKind.RATE_LIMITED]
+    assert [(r.kind, r.reason) for r in results if isinstance(r, ClaimCheckFailed)] == [
+        (ErrorKind.RATE_LIMITED, Reason.SLOW_DOWN)
+    ]
 
 
 @pytest.mark.parametrize("payer", PAYERS)

@@ -55,8 +55,8 @@ def test_reads_a_claim_page() -> None:
     assert reading.check_number == "00912"
     assert reading.payment_date == date(2026, 10, 2)
     assert reading.denials == (
-        Denial(group="CO", carc="50", rarcs=("N115", "M76"), amount=Decimal("90.00")),  # type: ignore[arg-type]
-        Denial(group="PR", carc="2", rarcs=(), amount=Decimal("-10.00")),  # type: ignore[arg-type]
+        Denial(group="CO", carc="50", rarcs=("N115", "M76"), amount=Decimal("90.00")),
+        Denial(group="PR", carc="2", rarcs=(), amount=Decimal("-10.00")),
     )
 
 

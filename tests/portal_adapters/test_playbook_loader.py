@@ -3,7 +3,9 @@
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from claimbot.cli import app
 from portal_adapters.playbook import PlaybookError, discover_playbooks, load_playbook
 from portal_adapters.playbook.loader import validate_all
 
@@ -133,3 +135,177 @@ def test_validate_all_reports_every_bad_folder(tmp_path: Path) -> None:
     assert len(problems) == 2
     assert "empty: has no playbook.yaml" in problems[0]
     assert "gamma/playbook.yaml: line 1: key name: Field required" in problems[1]
+
+
+GOTO = '        - goto: "/claims/{claim.payer_claim_number}"'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "key", "message"),
+    [
+        # selectors: what neither the browser nor the HTML parser can read
+        ('    - click: "#go"', '    - click: "#go >"', 11, "login.steps.2.click", "is not a valid selector"),
+        ('    - click: "#go"', '    - click: "#go["', 11, "login.steps.2.click", "unclosed bracket"),
+        ('    - fill: "#user"', '    - fill: "td:nth-child(x)"', 7, "login.steps.0.fill", "is not a valid selector"),
+        ('  done_when: "#home"', '  done_when: "#home >> "', 12, "login.done_when", "empty part around >>"),
+        ('    - selector: ".error"', '    - selector: "txt=Oops"', 15, "outcomes.invalid_login.0.selector", "txt="),
+        (
+            '      status_text: {selector: "#status", required: true}',
+            "      status_text: {selector: \"#status:has-text('Paid')\", required: true}",
+            23,
+            "claim_status.extract.fields.status_text.selector",
+            "plain CSS",
+        ),
+        # addresses: off the portal's origins, or carrying what must not travel in one
+        (
+            GOTO,
+            '        - goto: "https://evil.example/claims/{claim.payer_claim_number}"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "not one of the playbook's origins",
+        ),
+        (
+            GOTO,
+            '        - goto: "//evil.example/claims"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "names another host",
+        ),
+        (GOTO, '        - goto: "/\\\\evil.example/claims"', 20, "claim_status.searches.0.steps.0.goto", "backslashes"),
+        (
+            GOTO,
+            '        - goto: "javascript:alert(1)"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "javascript: addresses are refused",
+        ),
+        (
+            GOTO,
+            '        - goto: "data:text/html,<p>hi</p>"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "data: addresses are refused",
+        ),
+        (
+            GOTO,
+            '        - goto: "file:///etc/passwd"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "file: addresses are refused",
+        ),
+        (
+            GOTO,
+            '        - goto: "{json.host}/claims"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "a value cannot choose the host",
+        ),
+        (
+            GOTO,
+            '        - goto: "https://{json.host}/claims"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "must be written out",
+        ),
+        (
+            GOTO,
+            '        - goto: "/claims?u={account.username}&p={account.password}"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "{account.username} is a secret",
+        ),
+        (
+            GOTO,
+            '        - goto: "/members/{patient.member_id}/claims"',
+            20,
+            "claim_status.searches.0.steps.0.goto",
+            "is a patient value",
+        ),
+        (
+            "  start: /login",
+            '  start: "https://evil.example/login"',
+            5,
+            "login.start",
+            "not one of the playbook's origins",
+        ),
+        ("  start: /login", '  start: "/login?user={account.username}"', 5, "login.start", "is a secret"),
+        (
+            "base_url: https://portal.acme.example",
+            "base_url: https://portal.acme.example\nallowed_origins: [https://sso.acme.example/login]",
+            4,
+            "allowed_origins",
+            "is not an origin",
+        ),
+        (
+            "base_url: https://portal.acme.example",
+            "base_url: https://bot:pw@portal.acme.example",
+            3,
+            "base_url",
+            "user name or password",
+        ),
+    ],
+)
+def test_unsafe_playbooks_are_refused_with_file_line_and_key(
+    tmp_path: Path, old: str, new: str, line: int, key: str, message: str
+) -> None:
+    assert old in MINIMAL
+    path = write(tmp_path, MINIMAL.replace(old, new))
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(path)
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith(f"{path}: line {line}: key {key}: "), first
+    assert message in first
+
+
+def test_the_cli_refuses_an_off_origin_playbook(tmp_path: Path) -> None:
+    write(tmp_path, MINIMAL.replace(GOTO, '        - goto: "https://evil.example/claims/{claim.payer_claim_number}"'))
+    result = CliRunner().invoke(app, ["playbook", "validate", str(tmp_path)])
+    assert result.exit_code == 3
+    path = tmp_path / "acme" / "playbook.yaml"
+    assert f"{path}: line 20: key claim_status.searches.0.steps.0.goto: " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('    - click: "#go"', "    - click: \"button:has-text('Sign in')\""),
+        ('    - click: "#go"', '    - click: "text=Sign in"'),
+        ('    - click: "#go"', '    - click: "#login-form >> text=Sign in"'),
+        ('    - click: "#go"', "    - click: \"xpath=//button[@id='go']\""),
+        ('    - click: "#go"', '    - click: "form:visible button[type=submit]:not([disabled])"'),
+        ('  done_when: "#home"', "  done_when: \"nav a[href='/logout'], #home\""),
+        (GOTO, '        - goto: "https://portal.acme.example/claims/{claim.payer_claim_number}"'),
+        (GOTO, '        - goto: "/claims?member={patient.member_id}&dob={patient.dob:%m/%d/%Y}"'),
+        (
+            "base_url: https://portal.acme.example",
+            "base_url: https://portal.acme.example\nallowed_origins: [https://sso.acme.example]",
+        ),
+    ],
+)
+def test_what_the_browser_accepts_is_accepted(tmp_path: Path, old: str, new: str) -> None:
+    text = MINIMAL.replace(old, new)
+    if "sso.acme" in new:
+        text = text.replace(GOTO, '        - goto: "https://sso.acme.example/claims/{claim.payer_claim_number}"')
+    assert load_playbook(write(tmp_path, text)).payer_id == "ACME"
+
+
+def test_html_table_rows_must_be_plain_css(tmp_path: Path) -> None:
+    tables = (
+        "    tables:\n"
+        "      denials:\n"
+        "        rows: \"#reasons tr:has-text('CO')\"\n"
+        "        columns:\n"
+        '          code: {selector: ".code"}\n'
+    )
+    text = MINIMAL.replace("  status_words:", tables + "  status_words:")
+    path = write(tmp_path, text)
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(path)
+    assert str(caught.value).startswith(f"{path}: line 27: key claim_status.extract.tables.denials.rows: ")
+    assert "is not a valid CSS selector" in str(caught.value)
+
+
+def test_the_real_playbooks_declare_nothing_unsafe() -> None:
+    good, problems = validate_all()
+    assert problems == []
+    assert {p.payer_id for p in good} == {"SUNRISE", "MERIDIAN", "KEYSTONE"}
