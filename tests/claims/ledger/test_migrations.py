@@ -32,3 +32,32 @@ def test_a_new_ledger_is_not_current(tmp_path: object) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path}/empty.sqlite3")
     assert not is_current(engine)
     engine.dispose()
+
+
+def test_0003_ranks_existing_checks_by_when_they_were_observed(ledger: Ledger, ledger_url: str) -> None:
+    """A ledger with answers from before 0003 upgrades in place: status_at is their checked_at."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from claims.ledger.migrate import alembic_config
+    from claims.status import ClaimStatus
+    from tests.factories import make_claim
+
+    with ledger.writer() as writer:
+        writer.upsert_claims([make_claim("M1")])
+    command.downgrade(alembic_config(ledger_url), "0002")
+    with ledger.engine.begin() as conn:  # an answer recorded the 0002 way
+        conn.execute(
+            sa.text(
+                "INSERT INTO status_checks (claim_pk, checked_at, source, status) "
+                "VALUES ((SELECT id FROM claims WHERE claim_id = 'M1'), :at, 'portal', 'paid')"
+            ),
+            {"at": datetime(2026, 10, 1, 9, 0)},
+        )
+    assert not is_current(ledger.engine)
+    upgrade(ledger_url)
+    assert is_current(ledger.engine)
+    [check] = ledger.history("M1")
+    assert (check.checked_at, check.effective_at) == (datetime(2026, 10, 1, 9, 0, tzinfo=UTC), None)
+    assert ledger.current_status("M1") is ClaimStatus.PAID
