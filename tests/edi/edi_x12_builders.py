@@ -83,3 +83,46 @@ def paid_claim(pcn: str = "PCN1", status: str = "1") -> list[str]:
         "CAS*PR*1*6.00**2*4.00",
         "LQ*HE*N130",
     ]
+
+
+def acknowledgment(accepted: list[str], rejected: list[str], *, control: str = "0001") -> list[str]:
+    """A 999 ST..SE answering 837 sets: IK5*A for ``accepted`` ST02s, IK3/IK4 + IK5*R for ``rejected``."""
+    body = ["AK1*HC*1*005010X222A1"]
+    for set_control in accepted:
+        body += [f"AK2*837*{set_control}*005010X222A1", "IK5*A"]
+    for set_control in rejected:
+        body += [f"AK2*837*{set_control}*005010X222A1", "IK3*CLM*22**8", "IK4*2*782*6*8O0", "IK5*R*5"]
+    total = len(accepted) + len(rejected)
+    body.append(f"AK9*{'A' if not rejected else 'P'}*{total}*{total}*{len(accepted)}")
+    return transaction("999", control, "005010X231A1", body)
+
+
+def claim_status(claims: list[list[str]], *, control: str = "0001") -> list[str]:
+    """A 277 (005010X212) ST..SE: one payer, receiver and provider, then the ``claims`` loops."""
+    body = [
+        "BHT*0010*08*277BATCH1*20240315*1200*DG",
+        "HL*1**20*1",
+        "NM1*PR*2*TEST PAYER*****PI*99999",
+        "HL*2*1*21*1",
+        "NM1*41*2*TEST CLINIC*****46*TESTETIN",
+        "HL*3*2*19*1",
+        "NM1*1P*2*TEST CLINIC*****XX*1234567893",
+        *[segment for claim in claims for segment in claim],
+    ]
+    return transaction("277", control, "005010X212", body)
+
+
+def status_claim(
+    hl: int, pcn: str, stc: str = "F1:65*20240310**200.00*150.00", *, message: str = "", more: tuple[str, ...] = ()
+) -> list[str]:
+    """A subscriber HL with one claim: TRN, the STC (``stc`` without 'STC*'; STC12 ``message``), REF*EJ."""
+    stc_segment = f"STC*{stc}" + (f"{'*' * (11 - stc.count('*'))}{message}" if message else "")
+    return [
+        f"HL*{hl}*3*22*0",
+        "NM1*IL*1*TESTPATIENT*ALEX****MI*MEMBER123",
+        f"TRN*2*TRACE-{pcn}",
+        stc_segment,
+        *[f"STC*{extra}" for extra in more],
+        f"REF*EJ*{pcn}",
+        "DTP*472*D8*20240301",
+    ]
