@@ -58,10 +58,11 @@ from edi import (
     X12SyntaxError,
     read_x12,
 )
+from edi.claim_status import CLAIM_LEVELS, StatusReport
 from edi.claim_status import ClaimStatus as X12ClaimStatus
-from edi.claim_status import StatusReport
 from edi.document import Transaction
 from edi.parties import PersonIdentity
+from edi.transaction import UnrecognizedTransaction
 from edi.values import ElementReader, parse_date
 
 _METHODS = {"CHK": PaymentMethod.CHECK, "ACH": PaymentMethod.EFT, "NON": PaymentMethod.NONE}
@@ -431,7 +432,34 @@ def claim_items(document: X12Document, transaction: Transaction) -> Iterator[Cla
         return claim_status_items(document, transaction, refused)
     if isinstance(transaction, ProfessionalClaimSet):
         return professional_claim_items(document, transaction, refused)
+    if isinstance(transaction, UnrecognizedTransaction) and refused:
+        return _claims_of_a_failed_view(transaction, refused)
     return iter(())
+
+
+_CLAIM_SEGMENTS = {"835": "CLP", "837": "CLM"}
+
+
+def _claims_of_a_failed_view(transaction: UnrecognizedTransaction, refused: list[Finding]) -> Iterator[ClaimItem]:
+    """The claims of a set whose view failed (kept as raw segments): found by their segments, all
+    refused with the set's error. A 277's claim-level STC follows a TRN under a patient-level HL."""
+    set_id = transaction.header.transaction_set_id
+    claim_segment = _CLAIM_SEGMENTS.get(set_id)
+    level, in_claim, trace = "", False, ""
+    for segment in transaction.segments():
+        segment_id = segment.segment_id
+        if segment_id == claim_segment:
+            yield ClaimItem(transaction, segment.number, segment.element(1), None, [], refused)
+        elif set_id != "277":
+            continue
+        elif segment_id == "HL":
+            level, in_claim = segment.element(3), False
+        elif segment_id == "TRN":
+            in_claim, trace = level in CLAIM_LEVELS, segment.element(2)
+        elif segment_id == "SVC":
+            in_claim = False
+        elif segment_id == "STC" and in_claim:
+            yield ClaimItem(transaction, segment.number, trace, None, [], refused)
 
 
 # --- code lists: codes the payer sent that the code sets do not know ------------------------------

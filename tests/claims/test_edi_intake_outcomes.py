@@ -284,3 +284,23 @@ def test_counts_add_up_over_several_files() -> None:
     total.add(ClaimCounts(read=3, recorded=1, unmatched=1, rejected=1))
     total.add(ClaimCounts(read=2, duplicate=2))
     assert (total.read, total.balanced) == (5, True)
+
+
+@pytest.mark.parametrize("kind", ["835", "277"])
+def test_claims_of_a_set_whose_view_failed_are_kept_rejected(
+    sqlite_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    def broken(text: object) -> object:
+        raise RuntimeError("simulated view bug")
+
+    if kind == "835":
+        monkeypatch.setattr("edi.document.read_remittance", broken)
+        text = interchange([remittance([paid_claim("A1"), paid_claim("A2")])])
+    else:
+        monkeypatch.setattr("edi.document.read_claim_status_response", broken)
+        statuses = claim_status([status_claim(4, "C1"), status_claim(5, "C2", more=("P1:20",))])
+        text = interchange([statuses], functional_id="HN", version="005010X212")
+    summary = import_edi(sqlite_ledger, [write(tmp_path, f"failed.{kind}", text)])
+    assert counts(summary) == ((2, 0, 0, 2, 0) if kind == "835" else (3, 0, 0, 3, 0))
+    assert {u.kind for u in sqlite_ledger.unmatched()} == {UnmatchedKind.REJECTED}
+    assert "transaction.view_failed" in {f.code for f in summary.findings}
