@@ -24,6 +24,7 @@ from edi import (
     ClaimStatusResponse,
     DocumentSummary,
     EligibilityResponse,
+    Severity,
     X12Document,
     X12SyntaxError,
     describe,
@@ -33,6 +34,7 @@ from edi import (
 
 edi_app = typer.Typer(help="X12 files: 835 remittances, 277/277CA, 837P, 271, 999.", no_args_is_help=True)
 
+MAX_FINDINGS_SHOWN = 50  # as the CSV import: a file with a bad habit would otherwise bury the counts
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Exit 3 on warnings too (envelope counts, unknown codes, ...).")
 ]
@@ -115,11 +117,14 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
 def _import_lines(summary: EdiImportSummary) -> list[str]:
     """The findings, one line each, then each file's counts and the totals: read = recorded +
     unmatched + rejected + duplicate."""
+    errors_first = sorted(summary.findings, key=lambda finding: finding.severity is not Severity.ERROR)
     lines = [
         f"{finding.severity.value}: {finding.location}: {finding.message}"
         + (f" (set {finding.transaction_control_number})" if finding.transaction_control_number else "")
-        for finding in summary.findings
+        for finding in errors_first[:MAX_FINDINGS_SHOWN]
     ]
+    if len(errors_first) > MAX_FINDINGS_SHOWN:
+        lines.append(f"... and {len(errors_first) - MAX_FINDINGS_SHOWN} more finding(s) (--json lists them all)")
     for result in summary.file_results:
         counts = result.claims
         if result.outcome in ("already imported", "unreadable"):

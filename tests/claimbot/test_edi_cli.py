@@ -155,3 +155,20 @@ def test_edi_show_json_of_a_277_gives_status_codes_and_masks_payer_text(
     assert status["message"] == "[PHI] [PHI] DENIED"
     text = runner.invoke(app, ["edi", "show", str(path)]).stdout
     assert "status F2:88:QC (PHI) (PHI) DENIED" in text and "TESTPATIENT" not in text  # no rich markup
+
+
+def test_edi_import_lists_at_most_50_findings_errors_first(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    odd = []
+    for number in range(60):  # an unknown CARC on each claim: 60 warnings
+        claim = paid_claim(f"C{number}")
+        claim[5] = "CAS*CO*Q99*30.00"
+        odd.append(claim)
+    broken = paid_claim("BAD")
+    broken[0] = broken[0].replace("*200.00*150.00*", "*2O0.00*150.00*")
+    imported = runner.invoke(app, ["edi", "import", str(_era(tmp_path, "many.835", *odd, broken))])
+    lines = imported.stdout.splitlines()
+    assert lines[0].startswith("error: many.835 segment")
+    assert sum(1 for line in lines if line.startswith(("error:", "warning:"))) == 50
+    assert "... and 11 more finding(s) (--json lists them all)" in lines
+    assert "many.835: refused in part: 61 claim(s) read, 0 recorded, 60 unmatched, 1 rejected" in imported.stdout
