@@ -588,7 +588,8 @@ class Playbook(Strict):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         for origin in value:
-            if origin_of(origin) != origin.rstrip("/").lower() or base_url_problem(origin) is not None:
+            plain = base_url_problem(origin) is None and urlsplit(origin).path in ("", "/")
+            if not plain or origin_of(origin) is None:
                 raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], nothing more")
         return value
 
