@@ -13,6 +13,7 @@ from portal_adapters.credentials import CredentialsError, CredentialStore
 from portal_adapters.engine import PlaybookPortalAdapter
 from portal_adapters.evidence import EvidenceStore
 from portal_adapters.playbook import PlaybookError, discover_playbooks, load_playbook
+from portal_adapters.playbook.schema import base_url_problem
 
 
 def clearinghouse_adapter(payer_id: str, clearinghouse_payer_id: str | None) -> ClearinghouseAdapter:
@@ -22,6 +23,11 @@ def clearinghouse_adapter(payer_id: str, clearinghouse_payer_id: str | None) -> 
     if not url or not key:
         raise CredentialsError(
             "the clearinghouse route needs CLAIMBOT_CLEARINGHOUSE_URL and CLAIMBOT_CLEARINGHOUSE_API_KEY"
+        )
+    if base_url_problem(url) is not None:  # the value may hold credentials: name the variable, never the value
+        raise CredentialsError(
+            "CLAIMBOT_CLEARINGHOUSE_URL is not a plain http(s) address (scheme, host, optional port and path; "
+            "no user, password, query or fragment)"
         )
     return ClearinghouseAdapter(payer_id, url, SecretStr(key), clearinghouse_payer_id=clearinghouse_payer_id)
 

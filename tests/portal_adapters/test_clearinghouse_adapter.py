@@ -25,6 +25,7 @@ from claims.phi import MASK, scrub_secrets, scrub_text
 from claims.status import ClaimStatus
 from portal_adapters.clearinghouse import ClearinghouseAdapter
 from portal_adapters.contract import ClaimCheckFailed, ClaimOutcome, ClaimQuery, ClaimStatusResult, EligibilityQuery
+from portal_adapters.credentials import CredentialsError
 from portal_adapters.errors import (
     AdapterError,
     AuthenticationFailed,
@@ -34,6 +35,7 @@ from portal_adapters.errors import (
     RateLimited,
     Reason,
 )
+from portal_adapters.factory import clearinghouse_adapter
 from portal_adapters.retry import RetryPolicy
 from sandbox.accounts import CLEARINGHOUSE_API_KEY, ServerName
 from sandbox.codes import Outcome
@@ -385,3 +387,15 @@ async def test_layout_changed_type_for_unreadable_eligibility(sandbox: SandboxEn
     async with tampering_client(html_page, "") as client, clearinghouse(sandbox, client=client) as adapter:
         with pytest.raises(LayoutChanged):
             await adapter.check_eligibility(asked)
+
+
+@pytest.mark.parametrize("url", ["https://user:s3cret@ch.example", "ftp://ch.example", "https://ch.example/?k=s3cret"])
+def test_a_bad_clearinghouse_address_is_a_config_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("CLAIMBOT_CLEARINGHOUSE_URL", url)
+    monkeypatch.setenv("CLAIMBOT_CLEARINGHOUSE_API_KEY", "k")
+    with pytest.raises(CredentialsError) as caught:
+        clearinghouse_adapter("SUNRISE", None)
+    assert "CLAIMBOT_CLEARINGHOUSE_URL" in str(caught.value)
+    assert url not in str(caught.value) and "s3cret" not in str(caught.value)
