@@ -185,6 +185,7 @@ class ClaimItem:
     payer_claim_number: str | None
     records: list[StatusCheck | Payment]
     errors: list[Finding]
+    scrubber: PhiScrubber | None = None  # a 277's STC may quote the patient in STC12
 
 
 def _key(document: X12Document, transaction: Transaction, segment: int, kind: str) -> str:
@@ -229,7 +230,7 @@ def people_as_patients(*people: PersonIdentity | None) -> list[Patient]:
                 last_name=person.last_name or "-",
                 first_name=person.first_name or "-",
                 date_of_birth=person.birth_date or date.min,
-                member_id=person.identifier or "-",
+                member_id=(person.identifier or "-")[:80],
             )
         )
     return patients
@@ -343,7 +344,7 @@ def claim_status_items(
     for claim in response.claims:
         errors = [*refused, *_errors(claim.findings), *_claim_status_problem(claim, document.source_name)]
         reports: list[StatusReport | None] = list(claim.statuses) or [None]
-        scrubber = PhiScrubber(people_as_patients(claim.patient, claim.subscriber)) if not errors else None
+        scrubber = PhiScrubber(people_as_patients(claim.patient, claim.subscriber))
         for report in reports:
             segment_number = report.segment_number if report is not None else claim.segment_number
             item = ClaimItem(
@@ -353,8 +354,9 @@ def claim_status_items(
                 payer_claim_number=claim.payer_claim_control_number or None,
                 records=[],
                 errors=errors,
+                scrubber=scrubber,
             )
-            if report is not None and scrubber is not None and report.statuses:
+            if report is not None and not errors and report.statuses:
                 code = report.statuses[0]
                 text = scrubber.scrub(report.message) if report.message else f"{response.kind} {code}"
                 item.records.append(
@@ -633,6 +635,18 @@ def _record(writer: LedgerWriter, record: StatusCheck | Payment, item: ClaimItem
         return "unmatched" if queued else "duplicate"
 
 
+def _rejected_evidence(item: ClaimItem) -> str | None:
+    """The refused claim's own segment, its payer free text (STC12) masked with the claim's people,
+    or cut off when they are not known (a set whose view failed)."""
+    raw = _raw(item.transaction, item.segment_number)
+    if raw is None or item.transaction.header.transaction_set_id != "277":
+        return raw
+    if item.scrubber is not None:
+        return item.scrubber.scrub(raw)
+    separator = raw[3:4]
+    return separator.join(raw.split(separator)[:12]) if separator else raw
+
+
 def _keep_rejected(writer: LedgerWriter, document: X12Document, item: ClaimItem) -> None:
     """A refused claim waits in the unmatched queue as 'rejected', with its located findings."""
     header = item.transaction.header
@@ -650,7 +664,7 @@ def _keep_rejected(writer: LedgerWriter, document: X12Document, item: ClaimItem)
                 "group_control_number": header.group_control_number,
                 "transaction_control_number": header.control_number,
                 "segment_number": item.segment_number,
-                "raw_segment": _raw(item.transaction, item.segment_number),
+                "raw_segment": _rejected_evidence(item),
                 "findings": [FindingLine.of(f, item.transaction).model_dump(mode="json") for f in item.errors],
             },
         )

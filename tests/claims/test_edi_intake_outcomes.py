@@ -304,3 +304,14 @@ def test_claims_of_a_set_whose_view_failed_are_kept_rejected(
     assert counts(summary) == ((2, 0, 0, 2, 0) if kind == "835" else (3, 0, 0, 3, 0))
     assert {u.kind for u in sqlite_ledger.unmatched()} == {UnmatchedKind.REJECTED}
     assert "transaction.view_failed" in {f.code for f in summary.findings}
+
+
+def test_a_refused_277_claim_keeps_its_segment_with_payer_text_masked(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    bad = status_claim(4, "C1", "F2:88*20240310**2O0.00*0.00", message="CALL ALEX TESTPATIENT MEMBER123")
+    text = interchange([claim_status([bad])], functional_id="HN", version="005010X212")
+    summary = import_edi(sqlite_ledger, [write(tmp_path, "bad.277", text)])
+    assert counts(summary) == (1, 0, 0, 1, 0)
+    [kept] = sqlite_ledger.unmatched()
+    raw = kept.payload["raw_segment"]
+    assert raw.startswith("STC*F2:88*20240310**2O0.00*0.00") and raw.endswith("CALL [PHI] [PHI] [PHI]")
+    assert "element.invalid_amount" in {f["code"] for f in kept.payload["findings"]}
