@@ -124,7 +124,14 @@ class ClaimCounts(BaseModel):
         return self.read == self.recorded + self.unmatched + self.rejected + self.duplicate
 
 
-FileOutcome = Literal["imported", "imported with warnings", "refused in part", "already imported", "unreadable"]
+FileOutcome = Literal[
+    "imported",  # nothing to say
+    "imported with warnings",  # recorded, flagged
+    "imported with errors",  # an error outside any claim (e.g. segments outside ST..SE): not remembered
+    "refused in part",  # some claims (or sets) refused, kept as rejected: not remembered
+    "already imported",  # the same bytes were imported cleanly before: not read (--force reads it)
+    "unreadable",  # no file, or no X12 envelope
+]
 
 
 class FileImport(BaseModel):
@@ -783,8 +790,10 @@ def _import_file(ledger: Ledger, path: Path, force: bool, codes: CodeSets, summa
         warnings=sum(1 for f in findings if f.severity is Severity.WARNING),
     )
     _import_document(ledger, document, result, summary)
-    if result.errors or result.claims.rejected:
+    if result.claims.rejected or result.transactions_rejected:
         result.outcome = "refused in part"
+    elif result.errors:
+        result.outcome = "imported with errors"
     elif result.warnings:
         result.outcome = "imported with warnings"
     if not result.errors and not result.claims.rejected:

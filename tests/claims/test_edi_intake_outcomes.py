@@ -315,3 +315,13 @@ def test_a_refused_277_claim_keeps_its_segment_with_payer_text_masked(sqlite_led
     raw = kept.payload["raw_segment"]
     assert raw.startswith("STC*F2:88*20240310**2O0.00*0.00") and raw.endswith("CALL [PHI] [PHI] [PHI]")
     assert "element.invalid_amount" in {f["code"] for f in kept.payload["findings"]}
+
+
+def test_an_error_outside_any_claim_is_not_remembered(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    text = interchange([remittance([paid_claim("A1")])]).replace("IEA*1*000000001~\n", "")  # truncated after GE
+    path = write(tmp_path, "cut.835", text)
+    first = import_edi(sqlite_ledger, [path])
+    assert counts(first) == (1, 0, 1, 0, 0)
+    assert (first.file_results[0].outcome, first.file_results[0].remembered) == ("imported with errors", False)
+    assert [f.code for f in first.findings if f.severity == "error"] == ["envelope.missing_iea"]
+    assert counts(import_edi(sqlite_ledger, [path])) == (1, 0, 0, 0, 1)
