@@ -170,7 +170,7 @@ async def test_a_stale_run_is_interrupted_when_a_live_check_starts(practice: Led
 async def test_a_live_run_keeps_its_lease_and_a_stopped_one_says_so(
     practice: Ledger, sandbox: SandboxEndpoints
 ) -> None:
-    lease = timedelta(seconds=0.6)
+    lease = timedelta(seconds=1.2)  # renewed every 0.4 s
     interrupted_meanwhile: list[int] = []
 
     async def slow(call: int, _: Sequence[ClaimQuery]) -> None:
