@@ -678,7 +678,35 @@ def _keep_rejected(writer: LedgerWriter, document: X12Document, item: ClaimItem)
     )
 
 
+def _stray_claims(document: X12Document) -> Iterator[tuple[Finding, str]]:
+    """Claims outside any ST..SE (a missing ST): the reader names each in its own finding."""
+    for finding in document.findings:
+        if finding.code is FindingCode.CLAIM_OUTSIDE_TRANSACTION:
+            yield finding, finding.claim_ref or ""
+
+
+def _keep_stray(writer: LedgerWriter, document: X12Document, finding: Finding, claim_ref: str) -> None:
+    line = FindingLine.of(finding)
+    writer.queue_unmatched(
+        UnmatchedItem(
+            dedupe_key=f"edi-stray:{document.source_name}:{finding.location.segment_number}"[:200],
+            kind=UnmatchedKind.REJECTED,
+            claim_ref=(claim_ref or _NO_CLAIM_REF)[:50],
+            source=f"{document.source_name}#{finding.location.segment_number}"[:300],
+            received_at=utc_now(),
+            payload={"segment_number": finding.location.segment_number, "findings": [line.model_dump(mode="json")]},
+        )
+    )
+
+
 def _import_document(ledger: Ledger, document: X12Document, result: FileImport, summary: EdiImportSummary) -> None:
+    strays = list(_stray_claims(document))
+    if strays:
+        with ledger.writer() as writer:
+            for finding, claim_ref in strays:
+                result.claims.read += 1
+                result.claims.rejected += 1
+                _keep_stray(writer, document, finding, claim_ref)
     for transaction in document.transactions:
         result.transactions += 1
         if _errors(transaction.findings):

@@ -44,6 +44,7 @@ class FindingCode(StrEnum):
     IEA_COUNT = "envelope.iea_group_count"
     IEA_CONTROL_NUMBER = "envelope.iea_control_number"
     SEGMENT_OUTSIDE_TRANSACTION = "envelope.segment_outside_transaction"
+    CLAIM_OUTSIDE_TRANSACTION = "envelope.claim_outside_transaction"
     UNMATCHED_TRAILER = "envelope.unmatched_trailer"
     EMPTY_INTERCHANGE = "envelope.empty_interchange"
     EMPTY_GROUP = "envelope.empty_group"
@@ -98,6 +99,7 @@ class Finding(BaseModel):
     code: FindingCode
     message: str
     location: Location
+    claim_ref: str | None = None  # the claim a finding names when no view holds it (CLP01 outside ST..SE)
 
     def __str__(self) -> str:
         return f"{self.severity.value.upper()} {self.code.value} at {self.location}: {self.message}"

@@ -36,6 +36,7 @@ _ISA_MAX_LENGTH = 200  # tolerated length of an ISA whose elements are not padde
 _REPETITION_SINCE_VERSION = "00402"
 _ENVELOPE_PREFIXES = frozenset({"IS", "IE", "GS", "GE", "ST", "SE", "TA"})
 _ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
+_CLAIM_SEGMENT_IDS = frozenset({"CLP", "CLM"})  # named when segments outside any ST..SE are ignored
 _BLANKS = " \t\r\n"
 _INLINE_BLANKS = " \t"
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -612,7 +613,8 @@ class _EnvelopeWalker:
     def _data_segments(self, segments: Sequence[str], start: int, end: int, first_number: int) -> None:
         if self._transaction is not None:
             return
-        segment_id = _segment_id(segments[start], self._separators.element)[:3]
+        element = self._separators.element
+        segment_id = _segment_id(segments[start], element)[:3]
         where = "outside any interchange" if self._interchange is None and not self.bare else "outside any ST..SE"
         self._document_finding(
             Severity.ERROR,
@@ -621,6 +623,20 @@ class _EnvelopeWalker:
             first_number + start,
             segment_id,
         )
+        # a claim among them is named on its own, so that it is not lost from the file's count
+        for index in range(start, end):
+            elements = segments[index].split(element, 2)
+            if elements[0] in _CLAIM_SEGMENT_IDS:
+                claim = elements[1] if len(elements) > 1 else ""
+                finding = self.reader.finding(
+                    Severity.ERROR,
+                    FindingCode.CLAIM_OUTSIDE_TRANSACTION,
+                    f"claim {claim!r} ({elements[0]}) lies {where}: it is not read",
+                    first_number + index,
+                    elements[0],
+                    f"{elements[0]}01",
+                )
+                self.findings.append(finding.model_copy(update={"claim_ref": claim}))
 
     def _envelope_segment(self, segment_id: str, segments: Sequence[str], index: int, number: int) -> None:
         elements = segments[index].split(self._separators.element)

@@ -325,3 +325,15 @@ def test_an_error_outside_any_claim_is_not_remembered(sqlite_ledger: Ledger, tmp
     assert (first.file_results[0].outcome, first.file_results[0].remembered) == ("imported with errors", False)
     assert [f.code for f in first.findings if f.severity == "error"] == ["envelope.missing_iea"]
     assert counts(import_edi(sqlite_ledger, [path])) == (1, 0, 0, 0, 1)
+
+
+def test_claims_outside_any_st_se_are_counted_and_kept_rejected(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    text = interchange([remittance([paid_claim("A1"), paid_claim("A2")])]).replace("ST*835*0001*005010X221A1~\n", "")
+    summary = import_edi(sqlite_ledger, [write(tmp_path, "no-st.835", text)])
+    assert counts(summary) == (2, 0, 0, 2, 0)
+    kept = sqlite_ledger.unmatched()
+    assert [(u.claim_ref, u.kind, u.payload["segment_number"]) for u in kept] == [
+        ("A1", UnmatchedKind.REJECTED, 9),
+        ("A2", UnmatchedKind.REJECTED, 20),
+    ]
+    assert [f.element for f in summary.findings if f.code == "envelope.claim_outside_transaction"] == ["CLP01"] * 2
