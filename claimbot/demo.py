@@ -25,7 +25,7 @@ from claims.codesets import CodeSets
 from claims.importing import ImportReport, import_claims_csv
 from claims.ledger import ClaimSummary, Ledger
 from claims.status import ClaimStatus
-from portal_adapters.browser import LAUNCH_ARGS, BrowserNotFound, find_chromium
+from portal_adapters.browser import LAUNCH_ARGS, BrowserNotFound, browser_env, find_chromium
 from portal_adapters.contract import ClaimCheckFailed
 from portal_adapters.credentials import PortalAccount
 from portal_adapters.engine import PlaybookPortalAdapter
@@ -74,7 +74,9 @@ async def sweep(settings: Settings, ledger: Ledger, endpoints: SandboxEndpoints,
     """Check the first claims of every payer that has a playbook, one browser for all of them."""
     playbooks = discover_playbooks(settings.playbooks_dir)
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=find_chromium(), args=list(LAUNCH_ARGS))
+        browser = await playwright.chromium.launch(
+            executable_path=find_chromium(), args=list(LAUNCH_ARGS), env=browser_env()
+        )
         for payer_id, path in playbooks.items():
             claim_ids = [c.claim_id for c in ledger.list_claims(payer_id=payer_id, limit=CLAIMS_PER_PAYER)]
             adapter = PlaybookPortalAdapter(

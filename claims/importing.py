@@ -229,7 +229,13 @@ class ClaimCsvImporter:
 
     # --- reading -------------------------------------------------------------------------------
     def _header_map(self, header: list[str]) -> dict[str, int]:
-        positions = {name.strip(): i for i, name in enumerate(header)}
+        names = [name.strip() for name in header]
+        repeated = sorted({name for name in names if name and names.count(name) > 1})
+        if repeated:
+            raise _RowError(
+                repeated[0], f"the header names column(s) {', '.join(repr(n) for n in repeated)} more than once"
+            )
+        positions = {name: i for i, name in enumerate(names)}
         found: dict[str, int] = {}
         wanted = [c for c in COLUMNS if not (c in _NAME_PARTS and COMBINED_NAME in self.mapping.columns)]
         if COMBINED_NAME in self.mapping.columns:
@@ -391,6 +397,9 @@ class ClaimCsvImporter:
             for problem in plain_problems(err):
                 line, column = self._locate(group, problem.loc)
                 issue(line, column, problem.message)
+            return issues
+        if claim.patient.date_of_birth > claim.service_date_from:
+            issue(group.first_line, header("patient_dob"), "the date of birth is after the first date of service")
             return issues
         billed_text = first.get("billed_amount", "")
         if billed_text:

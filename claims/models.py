@@ -117,6 +117,13 @@ class Patient(Model):
     date_of_birth: date = Field(repr=False)
     member_id: str = Field(min_length=1, max_length=80, repr=False)
 
+    @field_validator("last_name", "first_name")
+    @classmethod
+    def _one_spelling(cls, value: str) -> str:
+        """Names are kept as X12 writes them, upper case with single spaces, so 'de la  Cruz' and
+        'DE LA CRUZ' are one patient, not two."""
+        return " ".join(value.split()).upper()
+
     @property
     def initials(self) -> str:
         """The most of a patient's identity that chat may carry."""

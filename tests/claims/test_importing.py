@@ -3,6 +3,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from claims.importing import ClaimImportError, ColumnMapping, MappingError, import_claims_csv
 from claims.ledger import Ledger
@@ -229,3 +230,39 @@ def test_bad_mapping_files(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(MappingError, match=message) as caught:
         ColumnMapping.load(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_birth_date_after_the_service_is_refused_without_quoting_it(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    rows = csv_rows(make_claim("C1"))
+    rows = [{**r, "patient_dob": "2031-02-03"} for r in rows]
+    with pytest.raises(ClaimImportError) as raised:
+        import_claims_csv(sqlite_ledger, write_csv(tmp_path / "late.csv", rows))
+    [problem] = raised.value.issues
+    assert (problem.line, problem.column) == (2, "patient_dob")
+    assert "after the first date of service" in problem.message and "2031" not in str(raised.value)
+    assert sqlite_ledger.count_claims() == 0
+
+
+def test_a_header_that_names_a_column_twice_is_refused(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    rows = csv_rows(make_claim("C1"))
+    header = [*rows[0].keys(), "member_id"]
+    path = tmp_path / "twice.csv"
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join([*r.values(), "X"]) for r in rows) + "\n")
+    with pytest.raises(ClaimImportError) as raised:
+        import_claims_csv(sqlite_ledger, path)
+    [problem] = raised.value.issues
+    assert problem.line == 1 and "'member_id' more than once" in problem.message
+
+
+def test_names_differing_only_in_case_or_spacing_are_one_patient(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    first = csv_rows(make_claim("C1"))
+    second = [
+        {**r, "patient_last_name": " quill  FEATHER ", "patient_first_name": "marisol"}
+        for r in csv_rows(make_claim("C2"))
+    ]
+    first = [{**r, "patient_last_name": "Quill Feather"} for r in first]
+    import_claims_csv(sqlite_ledger, write_csv(tmp_path / "both.csv", [*first, *second]))
+    one, two = sqlite_ledger.get_claim("C1").patient, sqlite_ledger.get_claim("C2").patient
+    assert one == two and one.last_name == "QUILL FEATHER" and one.first_name == "MARISOL"
+    with sqlite_ledger.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from patients")).scalar_one() == 1
