@@ -3,8 +3,10 @@
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from claims.ledger import Ledger, is_current, upgrade
+from claims.ledger.migrate import alembic_config, head_revision
 from claims.ledger.schema import metadata
 
 
@@ -61,3 +63,17 @@ def test_0003_ranks_existing_checks_by_when_they_were_observed(ledger: Ledger, l
     [check] = ledger.history("M1")
     assert (check.checked_at, check.effective_at) == (datetime(2026, 10, 1, 9, 0, tzinfo=UTC), None)
     assert ledger.current_status("M1") is ClaimStatus.PAID
+
+
+def test_the_quick_schema_check_agrees_with_alembic(ledger_url: str) -> None:
+    """`is_current` reads the version table and the migration files without Alembic: same answer."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(ledger_url)).get_current_head()
+    engine = sa.create_engine(ledger_url)
+    try:
+        assert not is_current(engine)
+        upgrade(ledger_url, "0002")
+        assert not is_current(engine)
+        upgrade(ledger_url)
+        assert is_current(engine)
+    finally:
+        engine.dispose()
