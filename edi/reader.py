@@ -133,7 +133,12 @@ def _split_and_walk(
     while True:
         chunk = text[start:]
         segments, tail, strip_chars = _split_segments(chunk, separators)
-        marks = _envelope_marks(segments, chunk, separators.element)
+        found = _envelope_marks(segments, chunk, separators.element)
+        if found is None:  # blanks around terminators after all: split and strip
+            segments, tail, strip_chars = _split_segments(chunk, separators, regular=False)
+            found = _envelope_marks(segments, chunk, separators.element)
+            assert found is not None
+        marks = found
         restart = _first_isa_with_other_separators(segments, marks, separators)
         if restart is not None:
             walker.walk(segments[:restart], separators, [mark for mark in marks if mark < restart])
@@ -154,7 +159,7 @@ def _split_and_walk(
         separators = _read_isa_separators(text, start, reader, walker.segment_count + 1, findings)
 
 
-def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], str, str]:
+def _split_segments(chunk: str, separators: Separators, *, regular: bool = True) -> tuple[Sequence[str], str, str]:
     """The segments of ``chunk``, the text after its final terminator (stripped), and the blank
     characters stripped from segments.
 
@@ -162,7 +167,8 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], 
     then every segment ends with the same boundary (terminator + line break) and the chunk is
     kept as text, split only when read (:class:`TerminatedSegments`). Anything else (mixed line
     breaks, blanks around segments, empty segments) is split on the terminator now and stripped
-    piece by piece.
+    piece by piece; so is text found irregular later, when its envelope segments are looked for
+    (``regular=False``: blanks around terminators, as pretty-printers write them).
     """
     terminator = separators.segment
     separator_characters = {separators.element, separators.component, separators.repetition, terminator}
@@ -173,15 +179,11 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], 
     if line_break not in ("\r\n", "\n", "\r") or line_break[0] in separator_characters:
         line_break = ""
     boundary = terminator + line_break
-    if line_break or ("\n" not in chunk and "\r" not in chunk):
-        # a boundary cannot overlap itself, so equal counts mean every terminator starts one
+    if regular and (line_break or ("\n" not in chunk and "\r" not in chunk)):
+        # a boundary cannot overlap itself, so equal counts mean every terminator starts one; empty
+        # segments and blanks around terminators are found in the envelope pass (_envelope_marks)
         count = chunk.count(boundary)
-        if (
-            count == chunk.count(terminator)
-            and not chunk.startswith(boundary)
-            and boundary * 2 not in chunk
-            and not _irregular_layout(chunk, boundary, count, strip_chars)
-        ):
+        if count == chunk.count(terminator) and not chunk.startswith(boundary):
             tail_start = chunk.rfind(boundary) + len(boundary) if count else 0
             return TerminatedSegments(chunk, boundary, count), chunk[tail_start:].strip(strip_chars), strip_chars
     pieces = [piece.strip(strip_chars) for piece in chunk.split(terminator)]
@@ -189,36 +191,33 @@ def _split_segments(chunk: str, separators: Separators) -> tuple[Sequence[str], 
     return [piece for piece in pieces if piece], tail, strip_chars
 
 
-def _irregular_layout(chunk: str, boundary: str, count: int, strip_chars: str) -> bool:
-    """Whether blanks sit around the terminators although every terminator starts a boundary:
-    segments indented with spaces or tabs, padded before the terminator, or blank lines between
-    them (as pretty-printers write them). Such text is split and stripped piece by piece.
-
-    Every terminator of ``chunk`` starts a boundary (checked before), so a blank before a
-    terminator is a blank before a boundary. A line break that is not part of a boundary shows in
-    the count of that character (a C-level count); tabs are looked for only when the text holds
-    one at all (a memchr, far cheaper than a pattern search)."""
-    for line_break in "\r\n":
-        if (
-            line_break in strip_chars
-            and line_break in chunk
-            and chunk.count(line_break) != count * boundary.count(line_break)
-        ):
-            return True
-    blanks = [blank for blank in _INLINE_BLANKS if blank in strip_chars and (blank == " " or blank in chunk)]
-    return any(boundary + blank in chunk or blank + boundary in chunk for blank in blanks)
-
-
 @functools.lru_cache(maxsize=16)
-def _envelope_pattern(boundary_end: str, element_separator: str) -> re.Pattern[str]:
+def _envelope_pattern(boundary_end: str, terminator: str, element_separator: str) -> re.Pattern[str]:
     """An envelope segment id after the last character of the boundary: a one-character prefix is
-    scanned for much faster than the whole boundary (a line break is rarer than the terminator)."""
-    ids = "|".join(sorted(_ENVELOPE_IDS))
-    return re.compile(f"{re.escape(boundary_end)}(?:{ids}){re.escape(element_separator)}")
+    scanned for much faster than the whole boundary (a line break is rarer than the terminator),
+    and a look-ahead at the next character passes over most data segments at once.
+
+    The same stops find what makes the text irregular, at no extra pass: a blank, a line break or
+    the terminator right after a boundary (indented segments, blank lines, empty segments), in the
+    group ``irregular``."""
+    ids = sorted(_ENVELOPE_IDS)
+    irregular = f" \t\r\n{re.escape(terminator)}"
+    first_characters = "".join(sorted({segment_id[0] for segment_id in ids}))
+    return re.compile(
+        f"{re.escape(boundary_end)}(?=[{first_characters}{irregular}])"
+        f"(?:(?:{'|'.join(ids)}){re.escape(element_separator)}|(?P<irregular>[{irregular}]))"
+    )
 
 
-def _envelope_marks(segments: Sequence[str], chunk: str, element_separator: str) -> list[int]:
-    """Indexes of the segments that may be envelope segments (ISA, GS, ST, SE, GE, IEA, TA1).
+def _blank_before_terminator(chunk: str, boundary: str) -> bool:
+    """Whether a segment is padded with a space or tab before its terminator (one C-level search;
+    tabs only looked for when the text holds one, a memchr)."""
+    return " " + boundary in chunk or ("\t" in chunk and "\t" + boundary in chunk)
+
+
+def _envelope_marks(segments: Sequence[str], chunk: str, element_separator: str) -> list[int] | None:
+    """Indexes of the segments that may be envelope segments (ISA, GS, ST, SE, GE, IEA, TA1), or
+    None when text kept whole turns out to have blanks around its terminators or empty segments.
 
     Text kept as :class:`TerminatedSegments` is searched directly (one C-level pass instead of a
     Python test per segment), and the offset of each candidate is remembered so that reading it
@@ -236,10 +235,17 @@ def _envelope_marks(segments: Sequence[str], chunk: str, element_separator: str)
     # counting the shorter side avoids a second pass over the whole text
     segment_total = len(segments)
     chunk_length = len(chunk)
-    for match in _envelope_pattern(boundary[-1], element_separator).finditer(chunk):
+    tail_start = chunk.rfind(boundary) + boundary_length if segment_total else 0
+    if _blank_before_terminator(chunk, boundary):
+        return None
+    for match in _envelope_pattern(boundary[-1], boundary[0], element_separator).finditer(chunk):
         position = match.start() + 1
         if boundary_length > 1 and not chunk.startswith(boundary, position - boundary_length):
             continue  # a line break inside a segment, not after its terminator
+        if match.lastgroup == "irregular":
+            if position >= tail_start:
+                continue  # blank lines after the last segment are the tail, stripped as such
+            return None
         if position - counted_until <= chunk_length - position:
             index += chunk.count(boundary, counted_until, position)
         else:

@@ -4,6 +4,7 @@ slow path (split and stripped) must give the same transaction sets, claims and f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,30 @@ def _segments(transaction: TransactionView) -> object:
     text = transaction._text
     assert text is not None
     return text.segments
+
+
+def test_blank_lines_after_the_last_segment_keep_the_fast_path() -> None:
+    document = read_x12(_own_era() + "\n\n", "own.835")
+    assert isinstance(_segments(document.transactions[0]), TerminatedSegments)
+    assert shape(document) == shape(read_x12(_own_era(), "own.835"))
+
+
+@pytest.mark.parametrize(
+    ("where", "edit"),
+    [
+        ("a blank before the last terminator", lambda text: text.replace("IEA*1*000000001~", "IEA*1*000000001 ~")),
+        ("one indented segment deep inside", lambda text: text.replace("\nCLP*C2", "\n  CLP*C2")),
+        ("one tab before a terminator", lambda text: text.replace("LX*1~", "LX*1\t~")),
+        ("one empty segment", lambda text: text.replace("LX*1~\n", "LX*1~\n~\n")),
+        ("one blank line", lambda text: text.replace("LX*1~\n", "LX*1~\n\n")),
+    ],
+)
+def test_a_single_irregular_place_is_found_and_read_like_the_rest(where: str, edit: Callable[[str], str]) -> None:
+    era = _own_era()
+    changed = edit(era)
+    assert changed != era, where
+    document = read_x12(changed, "own.835")
+    assert not isinstance(_segments(document.transactions[0]), TerminatedSegments), where
+    assert shape(document)[1] == shape(read_x12(era, "own.835"))[1], where
+    assert claims_in(document) == 6, where
+    assert all(s.segment_id.isalnum() for t in document.transactions for s in t.segments()), where
