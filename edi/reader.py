@@ -353,7 +353,7 @@ def _isa_layout_finding(elements: list[str], reader: ElementReader, number: int)
         if len(value) != width
     ]
     return reader.finding(
-        Severity.ERROR,
+        Severity.WARNING,  # read all the same: the separators are found by counting elements
         FindingCode.ISA_LAYOUT,
         "ISA is not fixed-length: " + "; ".join(wrong),
         number,
@@ -712,7 +712,7 @@ class _EnvelopeWalker:
             if not self.bare:
                 findings.append(
                     self.reader.finding(
-                        Severity.ERROR,
+                        Severity.WARNING,  # the set is whole; only its group's envelope is missing
                         FindingCode.MISSING_GS,
                         "ST outside any functional group (no GS before it)",
                         number,

@@ -64,3 +64,17 @@ def test_an_837p_claim_charge_must_be_the_sum_of_its_lines(samples_dir: Path) ->
         assert errors == [(FindingCode.CLAIM_CHARGE_LINES, "CLM02")]
     [good] = read_x12_file(samples_dir / "837P_lfh_1.x12").transactions_of(ProfessionalClaimSet)
     assert all(claim.is_valid for claim in good.claims)
+
+
+def test_an_unpadded_isa_or_a_missing_gs_only_flag() -> None:
+    text = interchange([remittance([paid_claim("A1")])])
+    unpadded = text.replace("SENDER         ", "SENDER", 1)
+    assert severities(unpadded) == {"isa.nonstandard_layout": "warning"}
+    no_group = "\n".join(line for line in text.splitlines() if not line.startswith(("GS*", "GE*")))
+    assert severities(no_group) == {
+        "envelope.missing_gs": "warning",
+        "envelope.iea_group_count": "warning",  # IEA01 still says 1 group
+        "envelope.empty_interchange": "warning",
+    }
+    [era] = read_x12(no_group, "t.835").transactions_of(RemittanceAdvice)
+    assert [claim.is_valid for claim in era.claims] == [True]
