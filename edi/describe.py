@@ -46,8 +46,10 @@ from edi.values import parse_date
 class FindingSummary(BaseModel):
     severity: Severity
     code: str
-    location: str
+    location: str  # the fields below as one line: "era.835 segment 12 CLP03"
     segment_number: int | None
+    segment_id: str | None = None
+    element: str | None = None
     message: str
 
 
@@ -270,6 +272,8 @@ def _finding(finding: Finding) -> FindingSummary:
         code=finding.code.value,
         location=str(finding.location),
         segment_number=finding.location.segment_number,
+        segment_id=finding.location.segment_id,
+        element=finding.location.element,
         message=finding.message,
     )
 

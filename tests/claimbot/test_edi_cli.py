@@ -65,7 +65,10 @@ def test_edi_show_exit_codes_follow_the_findings(runner: CliRunner, data_dir: Pa
     broken = _era(tmp_path, "broken.835", paid_claim("C1"), fix=("*200.00*150.00*", "*2O0.00*150.00*"))
     refused = runner.invoke(app, ["edi", "show", str(broken), "--json"])
     assert refused.exit_code == 3
-    assert json.loads(refused.stdout)["error_count"] == 1
+    shown = json.loads(refused.stdout)
+    assert shown["error_count"] == 1
+    [finding] = shown["findings"]
+    assert (finding["segment_id"], finding["element"], finding["segment_number"]) == ("CLP", "CLP03", 10)
 
 
 def test_edi_import_prints_counts_that_add_up_and_exits_3_on_errors(
