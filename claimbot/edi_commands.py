@@ -18,7 +18,7 @@ from claimbot.console import Exit, JsonOption, fail, out, print_json, write_json
 from claimbot.settings import Settings
 from claims.codesets import CodeSets
 from claims.edi_intake import EdiImportSummary, check_codes, import_edi, people_as_patients
-from claims.ledger import Ledger
+from claims.ledger import Ledger, UnmatchedItem, UnmatchedKind
 from claims.phi import PhiScrubber
 from edi import (
     ClaimStatusResponse,
@@ -94,14 +94,19 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         include_matched: Annotated[bool, typer.Option(help="Also list answers matched since.")] = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Answers from EDI files whose claim is not (yet) in the ledger."""
+        """Answers from EDI files whose claim is not (yet) in the ledger, and claims refused over an
+        error ('rejected', with the findings that refused them)."""
         ledger = open_ledger(Settings())
         items = ledger.unmatched(include_matched=include_matched)
         if as_json:
-            shown = [i.model_dump(mode="json", exclude={"payload"}) for i in items]
+            shown = [
+                i.model_dump(mode="json", exclude={"payload"})
+                | ({"findings": i.payload.get("findings", [])} if i.kind is UnmatchedKind.REJECTED else {})
+                for i in items
+            ]
             write_json_text(TypeAdapter(list[dict[str, object]]).dump_json(shown, indent=2).decode())
             return
-        table = Table("claim ref", "kind", "payer claim #", "from", "received", "matched")
+        table = Table("claim ref", "kind", "payer claim #", "from", "received", "matched", "why")
         for item in items:
             table.add_row(
                 item.claim_ref,
@@ -110,8 +115,19 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
                 item.source,
                 item.received_at.strftime("%Y-%m-%d %H:%M"),
                 item.matched_at.strftime("%Y-%m-%d") if item.matched_at else "",
+                _why(item),
             )
         out.print(table)
+
+
+def _why(item: UnmatchedItem) -> str:
+    """What refused a rejected claim: its first finding, located (finding texts hold no PHI)."""
+    findings = item.payload.get("findings") if item.kind is UnmatchedKind.REJECTED else None
+    if not isinstance(findings, list) or not findings or not isinstance(findings[0], dict):
+        return ""
+    first = findings[0]
+    more = f" (+{len(findings) - 1})" if len(findings) > 1 else ""
+    return f"{first.get('location', '')}: {first.get('message', '')}{more}"
 
 
 def _import_lines(summary: EdiImportSummary) -> list[str]:
