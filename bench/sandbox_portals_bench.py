@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from sandbox.accounts import PORTAL_PAYER, PORTALS, ServerName
+from sandbox.accounts import PORTAL_PAYER, PORTALS, SERVER_ORDER, ServerName
 from sandbox.dataset import load_world
 from sandbox.payer_book import PayerBook
-from sandbox.servers import HTTP_PROTOCOL, SERVER_ORDER, SandboxConfig, run_sandbox_in_subprocess
+from sandbox.servers import HTTP_PROTOCOL, SandboxConfig, run_sandbox_in_subprocess
 from sandbox.testing import sign_in_over_http
 
 RESULTS = Path(__file__).parent / "results"

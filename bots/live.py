@@ -31,7 +31,15 @@ from pydantic import ValidationError
 from claims.ledger import ClaimNotFoundError, Ledger, PayerHold
 from claims.models import BotRun, BotRunStatus, CheckSource, StatusCheck, utc_now
 from claims.status import ClaimStatus
-from portal_adapters.contract import ClaimCheckFailed, ClaimOutcome, ClaimQuery, ClaimStatusResult, PayerAdapter
+from portal_adapters.contract import (
+    ClaimCheckFailed,
+    ClaimOutcome,
+    ClaimQuery,
+    ClaimStatusResult,
+    EligibilityQuery,
+    EligibilityResult,
+    PayerAdapter,
+)
 from portal_adapters.errors import (
     SUSPENDING_KINDS,
     AdapterError,
@@ -179,7 +187,7 @@ async def _keep_alive(recorder: _RunRecorder, lease: timedelta) -> None:
         await asyncio.to_thread(renew)
 
 
-def _hold(ledger: Ledger, payer_id: str, err: AdapterError, run_id: int) -> None:
+def _hold(ledger: Ledger, payer_id: str, err: AdapterError, run_id: int | None) -> None:
     ledger.hold_payer(
         PayerHold(
             payer_id=payer_id,
@@ -238,3 +246,18 @@ async def live_check(
     status = BotRunStatus.PARTIAL if recorder.errors else BotRunStatus.SUCCEEDED
     await asyncio.to_thread(recorder.finish, status, None)
     return [recorder.outcomes[q.claim_id] for q in queries]
+
+
+async def live_eligibility(ledger: Ledger, adapter: PayerAdapter, query: EligibilityQuery) -> EligibilityResult:
+    """Ask about a member's coverage now and record the answer, under the same holds as claim checks:
+    a held payer is refused before signing in, and a refused sign-in holds the payer."""
+    payer_id = adapter.payer_id
+    await asyncio.to_thread(_refuse_if_held, ledger, payer_id)
+    try:
+        result = await adapter.check_eligibility(query)
+    except AdapterError as err:
+        if err.kind in SUSPENDING_KINDS:
+            await asyncio.to_thread(_hold, ledger, payer_id, err, None)
+        raise
+    await asyncio.to_thread(ledger.record_eligibility, result.to_eligibility_check(query))
+    return result

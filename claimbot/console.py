@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from enum import IntEnum
 from typing import Annotated, NoReturn
 
@@ -10,8 +12,25 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: When output is piped (to less, grep, a file) rich would assume 80 columns and cut tables there.
+UNBOUNDED_WIDTH = 240
+
+
+def _width() -> int | None:
+    """None on a terminal (rich reads it); piped, the width of the terminal we run in, else COLUMNS, else wide."""
+    if sys.stdout.isatty():
+        return None
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            continue
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() else UNBOUNDED_WIDTH
+
+
+out = Console(highlight=False, soft_wrap=True, width=_width())
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width())
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 

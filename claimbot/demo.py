@@ -75,7 +75,7 @@ async def sweep(settings: Settings, ledger: Ledger, endpoints: SandboxEndpoints,
     playbooks = discover_playbooks(settings.playbooks_dir)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=find_chromium(), args=list(LAUNCH_ARGS), env=browser_env()
+            executable_path=find_chromium(), args=list(LAUNCH_ARGS), env=dict[str, str | float | bool](browser_env())
         )
         for payer_id, path in playbooks.items():
             claim_ids = [c.claim_id for c in ledger.list_claims(payer_id=payer_id, limit=CLAIMS_PER_PAYER)]

@@ -8,36 +8,23 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from rich.table import Table
 
-from bots.live import DEFAULT_LEASE, live_check
 from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.settings import Settings
-from claims.codesets import CodeSets
-from claims.ledger import ClaimNotFoundError, Ledger
-from claims.models import Patient
-from claims.payer_config import PayerConfigError, PayerRoute, load_payer_entries
-from portal_adapters.contract import (
-    ClaimCheckFailed,
-    ClaimQuery,
-    ClaimStatusResult,
-    EligibilityQuery,
-    EligibilityResult,
-    PayerAdapter,
-)
-from portal_adapters.credentials import CredentialsError
-from portal_adapters.engine import PlaybookPortalAdapter
-from portal_adapters.errors import AdapterError, Reason
-from portal_adapters.factory import clearinghouse_adapter, portal_adapter
-from portal_adapters.playbook import PlaybookError, load_playbook
-from portal_adapters.playbook.loader import PLAYBOOK_FILE, validate_all
-from portal_adapters.retry import RetryPolicy
-from portal_adapters.routing import ApiThenPortal
+from claimbot.tables import Col, add_rows, make_table
+
+# Browsers, HTTP clients and the ledger are imported where a command uses them, so `claimbot --help`
+# and the ledger-only commands start in well under a second (bench/startup_bench.py).
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from claims.ledger import Ledger
+    from portal_adapters.contract import ClaimCheckFailed, ClaimStatusResult, PayerAdapter
+    from portal_adapters.engine import PlaybookPortalAdapter
+    from portal_adapters.errors import AdapterError
 
 playbook_app = typer.Typer(help="Portal playbooks: validate them, try them on a claim.", no_args_is_help=True)
 eligibility_app = typer.Typer(help="Eligibility and benefits.", no_args_is_help=True)
@@ -52,6 +39,11 @@ ViaOption = Annotated[Via | None, typer.Option(help="Portal or clearinghouse API
 
 
 def _portal(settings: Settings, payer_id: str, headless: bool = True) -> PlaybookPortalAdapter:
+    from portal_adapters.credentials import CredentialsError
+    from portal_adapters.errors import AdapterError
+    from portal_adapters.factory import portal_adapter
+    from portal_adapters.playbook import PlaybookError
+
     try:
         return portal_adapter(
             payer_id, settings.data_dir, settings.playbooks_dir, settings.evidence_retention_days, headless=headless
@@ -62,6 +54,11 @@ def _portal(settings: Settings, payer_id: str, headless: bool = True) -> Playboo
 
 def _adapter(settings: Settings, payer_id: str, via: Via | None) -> PayerAdapter:
     """The route asked for, else the payer's route from config/payers.yaml."""
+    from claims.payer_config import PayerConfigError, PayerRoute, load_payer_entries
+    from portal_adapters.credentials import CredentialsError
+    from portal_adapters.factory import clearinghouse_adapter
+    from portal_adapters.routing import ApiThenPortal
+
     try:
         entry = next((p for p in load_payer_entries(settings.payers_file) if p.id == payer_id), None)
     except PayerConfigError as error:
@@ -79,41 +76,48 @@ def _adapter(settings: Settings, payer_id: str, via: Via | None) -> PayerAdapter
 
 
 def _result_table(results: list[ClaimStatusResult | ClaimCheckFailed]) -> Table:
+    from claims.codesets import CodeSets
+    from portal_adapters.contract import ClaimCheckFailed
+
     codes = CodeSets()
-    table = Table("claim", "status", "payer says", "paid", "denials", "took", "evidence")
+    table = make_table(
+        ("claim", Col.KEY),
+        ("status", Col.KEY),
+        ("payer says", Col.TEXT),
+        ("paid", Col.AMOUNT),
+        ("denials", Col.TEXT),
+        ("took", Col.AMOUNT),
+        ("evidence", Col.TEXT),
+    )
+    rows = []
     for result in results:
         if isinstance(result, ClaimCheckFailed):
-            table.add_row(
-                result.claim_id,
-                f"failed: {result.kind.value}",
-                result.message,
-                "",
-                "",
-                "",
-                result.evidence_ref or "",
+            rows.append(
+                [result.claim_id, f"failed: {result.kind.value}", result.message, "", "", "", result.evidence_ref or ""]
             )
             continue
-        table.add_row(
-            result.claim_id,
-            result.status.value,
-            " ".join(p for p in (result.category_code, result.payer_status_text) if p),
-            "" if result.paid_amount is None else f"{result.paid_amount:,.2f}",
-            "; ".join(codes.denial_text(d.group.value, d.carc) for d in result.denials),
-            f"{result.elapsed_ms} ms",
-            result.evidence_ref or "",
+        rows.append(
+            [
+                result.claim_id,
+                result.status.value,
+                " ".join(p for p in (result.category_code, result.payer_status_text) if p),
+                "" if result.paid_amount is None else f"{result.paid_amount:,.2f}",
+                "; ".join(codes.denial_text(d.group.value, d.carc) for d in result.denials),
+                f"{result.elapsed_ms} ms",
+                result.evidence_ref or "",
+            ]
         )
-    return table
+    return add_rows(table, rows)
 
 
-class _RunSettings(BaseSettings):
+def _run_lease() -> timedelta:
     """How long a bot run may go without a heartbeat before the next start takes it for dead."""
-
-    model_config = SettingsConfigDict(env_prefix="CLAIMBOT_", extra="ignore")
-
-    run_lease_s: float = Field(default=DEFAULT_LEASE.total_seconds(), gt=0)
+    return timedelta(seconds=Settings().run_lease_s)
 
 
 def _stopped_text(error: AdapterError) -> str:
+    from portal_adapters.errors import Reason
+
     text = str(error)
     if error.evidence_ref:
         text += f" (evidence {error.evidence_ref})"
@@ -136,8 +140,13 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         as_json: JsonOption = False,
     ) -> None:
         """Check claims with their payers now and record each answer in the claim's history as it comes."""
+        from bots.live import live_check
+        from claims.ledger import ClaimNotFoundError
+        from portal_adapters.errors import AdapterError
+        from portal_adapters.retry import RetryPolicy
+
         settings = Settings()
-        lease = timedelta(seconds=_RunSettings().run_lease_s)
+        lease = _run_lease()
         ledger = open_ledger(settings)
         by_payer: dict[str, list[str]] = {}
         try:
@@ -185,6 +194,11 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         as_json: JsonOption = False,
     ) -> None:
         """Check a member's coverage and benefits with the payer now, and record the answer."""
+        from bots.live import live_eligibility
+        from claims.models import Patient
+        from portal_adapters.contract import EligibilityQuery, EligibilityResult
+        from portal_adapters.errors import AdapterError
+
         settings = Settings()
         ledger = open_ledger(settings)
         try:
@@ -203,15 +217,14 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
 
         async def run() -> EligibilityResult:
             try:
-                return await adapter.check_eligibility(query)
+                return await live_eligibility(ledger, adapter, query)
             finally:
                 await adapter.close()
 
         try:
             result = asyncio.run(run())
         except AdapterError as error:
-            fail(Exit.PAYER, str(error))
-        ledger.record_eligibility(result.to_eligibility_check(query))
+            fail(Exit.PAYER, _stopped_text(error))
         if as_json:
             print_json(result)
             return
@@ -222,17 +235,26 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             else f"{payer_id}: member not found",
             markup=False,
         )
-        table = Table("benefit", "service", "amount", "percent", "remaining", "network")
-        for b in result.benefits:
-            table.add_row(
+        table = make_table(
+            ("benefit", Col.KEY),
+            ("service", Col.TEXT),
+            ("amount", Col.AMOUNT),
+            ("percent", Col.AMOUNT),
+            ("remaining", Col.AMOUNT),
+            ("network", Col.KEY),
+        )
+        rows = [
+            [
                 b.kind,
                 b.service_type or "",
                 "" if b.amount is None else f"{b.amount:,.2f}",
                 "" if b.percent is None else f"{b.percent}%",
                 "" if b.remaining is None else f"{b.remaining:,.2f}",
                 "" if b.in_network is None else ("in" if b.in_network else "out"),
-            )
-        out.print(table)
+            ]
+            for b in result.benefits
+        ]
+        out.print(add_rows(table, rows))
 
     app.add_typer(eligibility_app, name="eligibility")
     app.add_typer(playbook_app, name="playbook")
@@ -242,6 +264,9 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         path: Annotated[Path | None, typer.Argument(help="A playbooks folder or one playbook.yaml.")] = None,
     ) -> None:
         """Check playbooks against the schema; exit 3 if any is broken (CI runs this)."""
+        from portal_adapters.playbook import PlaybookError, load_playbook
+        from portal_adapters.playbook.loader import PLAYBOOK_FILE, validate_all
+
         target = path or Settings().playbooks_dir
         if target.is_file():
             try:
@@ -268,6 +293,10 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         as_json: JsonOption = False,
     ) -> None:
         """Run a playbook on one claim without recording anything: for whoever writes or fixes it."""
+        from claims.ledger import ClaimNotFoundError
+        from portal_adapters.contract import ClaimQuery
+        from portal_adapters.errors import AdapterError
+
         settings = Settings()
         ledger = open_ledger(settings)
         try:
@@ -287,8 +316,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         try:
             results, shot = asyncio.run(run())
         except AdapterError as error:
-            suffix = f" (evidence {error.evidence_ref})" if error.evidence_ref else ""
-            fail(Exit.PAYER, f"{error}{suffix}")
+            fail(Exit.PAYER, _stopped_text(error))
         if screenshot and shot:
             shutil.copyfile(adapter.evidence.folder / f"{shot}.png", screenshot)
         if as_json:

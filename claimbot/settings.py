@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default_factory=lambda: shipped("config"))
     playbooks_dir: Path = Field(default_factory=lambda: shipped("playbooks"))
     evidence_retention_days: int = Field(default=30, ge=1)
+    run_lease_s: float = Field(default=60.0, gt=0, description="a bot run silent this long is taken for dead")
 
     @property
     def ledger_url(self) -> str:

@@ -24,6 +24,10 @@ class ServerName(StrEnum):
     CLEARINGHOUSE = "clearinghouse"
 
 
+#: Port offsets from `port_base`, in this order.
+SERVER_ORDER = (ServerName.SUNRISE, ServerName.MERIDIAN, ServerName.KEYSTONE, ServerName.CLEARINGHOUSE)
+
+
 PORTALS: tuple[ServerName, ...] = (ServerName.SUNRISE, ServerName.MERIDIAN, ServerName.KEYSTONE)
 #: The payer behind each portal.
 PORTAL_PAYER: dict[ServerName, PayerId] = {

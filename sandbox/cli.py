@@ -11,14 +11,14 @@ changed while running with `POST <server>/__admin/faults`.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pyotp
 import typer
 
-from sandbox.accounts import ACCOUNTS, CLEARINGHOUSE_API_KEY, PORTALS, ServerName
-from sandbox.faults import parse_fault_assignments
-from sandbox.servers import SERVER_ORDER, SandboxConfig, SandboxEndpoints, run_sandbox
+from sandbox.accounts import ACCOUNTS, CLEARINGHOUSE_API_KEY, PORTALS, SERVER_ORDER, ServerName
+
+if TYPE_CHECKING:  # the servers (Starlette, uvicorn) are imported only when `serve` runs
+    from sandbox.servers import SandboxEndpoints
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -30,6 +30,8 @@ def sandbox() -> None:
 
 def start_faults(fault_options: list[str], latency_ms: int | None) -> dict[ServerName, dict[str, Any]]:
     """Turn `--fault NAME:SPEC` options (and `--latency-ms`) into per-server partial fault specs."""
+    from sandbox.faults import parse_fault_assignments
+
     faults: dict[ServerName, dict[str, Any]] = {name: {} for name in SERVER_ORDER}
     if latency_ms is not None:
         for patch in faults.values():
@@ -50,6 +52,8 @@ def start_faults(fault_options: list[str], latency_ms: int | None) -> dict[Serve
 
 def describe(endpoints: SandboxEndpoints) -> str:
     """What `serve` prints: where each server is, and how to sign in."""
+    import pyotp
+
     lines = ["Claimbot sandbox (synthetic data only)", ""]
     for name in SERVER_ORDER:
         endpoint = endpoints[name]
@@ -80,6 +84,8 @@ def serve(
     latency_ms: Annotated[int | None, typer.Option(help="latency added to every request of every server")] = None,
 ) -> None:
     """Run the three payer portals and the clearinghouse until Ctrl-C."""
+    from sandbox.servers import SandboxConfig, run_sandbox
+
     config = SandboxConfig(host=host, port_base=port_base, faults=start_faults(fault or [], latency_ms))
     with run_sandbox(config) as endpoints:
         typer.echo(describe(endpoints))

@@ -23,7 +23,7 @@ import uvicorn
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 
-from sandbox.accounts import ServerName
+from sandbox.accounts import SERVER_ORDER, ServerName
 from sandbox.clearinghouse import create_app as create_clearinghouse
 from sandbox.dataset import load_world
 from sandbox.faults import ClearinghouseFaults, FaultSpec
@@ -32,8 +32,6 @@ from sandbox.runtime import ADMIN_PREFIX, ServerRuntime
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
-#: Port offsets from `port_base`, in this order.
-SERVER_ORDER = (ServerName.SUNRISE, ServerName.MERIDIAN, ServerName.KEYSTONE, ServerName.CLEARINGHOUSE)
 #: httptools parses HTTP several times faster than h11 when it is installed; both work.
 HTTP_PROTOCOL = "httptools" if find_spec("httptools") else "h11"
 

@@ -26,10 +26,10 @@ from typing import Any
 import httpx
 import pyotp
 
-from sandbox.accounts import ACCOUNTS, ServerName
+from sandbox.accounts import ACCOUNTS, SERVER_ORDER, ServerName
 from sandbox.faults import ClearinghouseFaults, FaultSpec
 from sandbox.runtime import CountersSnapshot, RequestLogEntry
-from sandbox.servers import SERVER_ORDER, SandboxEndpoints, ServerEndpoint
+from sandbox.servers import SandboxEndpoints, ServerEndpoint
 
 CHROMIUM_PATH = os.environ.get("CLAIMBOT_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell")
 CHROMIUM_ARGS = [

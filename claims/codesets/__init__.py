@@ -16,7 +16,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from claims.status import ClaimStatus, status_from_277
@@ -59,6 +58,8 @@ class Code(BaseModel):
 
 @cache
 def _bundled(kind: CodeKind) -> Mapping[str, str]:
+    import yaml  # read on first use: `claimbot --help` never needs the code lists
+
     text = resources.files("claims.codesets").joinpath("data", _BUNDLED_FILES[kind]).read_text("utf-8")
     loaded = yaml.safe_load(text)
     return {str(code): str(description) for code, description in loaded.items()}

@@ -612,6 +612,15 @@ def _latest_informative_checks(only_claim_id: str | None = None) -> sa.Subquery:
     return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest")
 
 
+def _status_filters(latest: sa.Subquery, status: ClaimStatus | None) -> list[sa.ColumnElement[bool]]:
+    """Claims whose current status is `status` (derived: no informative check means submitted/unknown)."""
+    if status is ClaimStatus.SUBMITTED:
+        return [claims.c.submitted_date.is_not(None), latest.c.status.is_(None)]
+    if status is ClaimStatus.UNKNOWN:
+        return [claims.c.submitted_date.is_(None), latest.c.status.is_(None)]
+    return [] if status is None else [latest.c.status == status.value]
+
+
 def _derived_status(check_status: str | None, submitted: date | None) -> ClaimStatus:
     if check_status is not None:
         return ClaimStatus(check_status)
@@ -759,13 +768,7 @@ class Ledger:
         only_claim_id: str | None = None,
     ) -> list[ClaimSummary]:
         latest = _latest_informative_checks(only_claim_id)
-        filters = list(where)
-        if status is ClaimStatus.SUBMITTED:
-            filters += [claims.c.submitted_date.is_not(None), latest.c.status.is_(None)]
-        elif status is ClaimStatus.UNKNOWN:
-            filters += [claims.c.submitted_date.is_(None), latest.c.status.is_(None)]
-        elif status is not None:
-            filters.append(latest.c.status == status.value)
+        filters = [*where, *_status_filters(latest, status)]
         query = (
             sa.select(
                 claims.c.claim_id,
@@ -841,9 +844,16 @@ class Ledger:
             last_name=row.last_name, first_name=row.first_name, date_of_birth=date_of_birth, member_id=member_id
         )
 
-    def count_claims(self) -> int:
+    def count_claims(self, status: ClaimStatus | None = None, payer_id: str | None = None) -> int:
+        """How many claims `list_claims` would give without a limit."""
+        query = sa.select(sa.func.count()).select_from(claims)
+        if status is not None:
+            latest = _latest_informative_checks()
+            query = query.outerjoin(latest, latest.c.claim_pk == claims.c.id).where(*_status_filters(latest, status))
+        if payer_id:
+            query = query.where(claims.c.payer_id == payer_id)
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(claims)).scalar_one())
+            return int(conn.execute(query).scalar_one())
 
     def current_status(self, claim_id: str) -> ClaimStatus:
         """The claim's status now: its latest informative check, else submitted/unknown."""

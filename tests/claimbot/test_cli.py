@@ -42,11 +42,12 @@ def test_upgrade_import_list_show(runner: CliRunner, data_dir: Path, tmp_path: P
 
     code, out, _ = invoke(runner, "claims", "list", "--payer", "keystone", "--json")
     listed = json.loads(out)
-    assert code == 0 and [c["claim_id"] for c in listed] == ["C2"]
-    assert listed[0]["status"] == "submitted" and listed[0]["patient_initials"] == "M.Q."
+    assert code == 0 and [c["claim_id"] for c in listed["claims"]] == ["C2"]
+    assert (listed["total"], listed["shown"], listed["offset"]) == (1, 1, 0)
+    assert listed["claims"][0]["status"] == "submitted" and listed["claims"][0]["patient_initials"] == "M.Q."
 
     code, out, _ = invoke(runner, "claims", "list", "--status", "paid", "--json")
-    assert (code, json.loads(out)) == (0, [])
+    assert (code, json.loads(out)) == (0, {"total": 0, "offset": 0, "shown": 0, "claims": []})
 
     code, out, _ = invoke(runner, "claims", "show", "C1", "--json")
     shown = json.loads(out)
@@ -116,3 +117,36 @@ def test_console_script_runs_in_a_real_process(data_dir: Path) -> None:
         check=False,
     )
     assert done.returncode == 5, done.stderr
+
+
+def test_a_list_cut_short_says_how_many_there_are(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    assert invoke(runner, "db", "upgrade")[0] == 0
+    path = claims_csv(tmp_path / "many.csv", [make_claim(f"C{n:03}") for n in range(1, 13)])
+    assert invoke(runner, "claims", "import", str(path))[0] == 0
+    code, out, _ = invoke(runner, "claims", "list", "--limit", "5")
+    assert code == 0 and "5 of 12 claims shown — use --limit N, --offset N or --all for more" in out
+    code, out, _ = invoke(runner, "claims", "list", "--all")
+    assert code == 0 and "C012" in out and "of 12" not in out
+    listed = json.loads(invoke(runner, "claims", "list", "--limit", "5", "--offset", "10", "--json")[1])
+    assert (listed["total"], listed["shown"]) == (12, 2)
+
+
+def test_ids_codes_and_amounts_are_never_cut_in_a_narrow_table(
+    runner: CliRunner, data_dir: Path, tmp_path: Path
+) -> None:
+    from claimbot.console import out as console
+    from claimbot.tables import Col, add_rows, make_table
+
+    table = make_table(("claim", Col.KEY), ("payer says", Col.TEXT), ("paid", Col.AMOUNT))
+    add_rows(table, [["C-2026-000000000123", "Claim lacks information or has billing errors [N290]", "123,456.78"]])
+    with console.capture() as captured:
+        console.print(table, width=48)
+    text = captured.get()
+    assert "C-2026-000000000123" in text and "123,456.78" in text and "[N290]" in text.replace("\n", "")
+    assert max(len(line) for line in text.splitlines()) <= 48
+
+
+def test_a_missing_import_file_says_it_is_missing(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    assert invoke(runner, "db", "upgrade")[0] == 0
+    code, _, err = invoke(runner, "claims", "import", str(tmp_path / "nope.csv"))
+    assert code == 3 and "nope.csv: no such file" in err and "line 0" not in err
