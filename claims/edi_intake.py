@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from claims.codesets import CodeKind, CodeSets
 from claims.ledger import ClaimNotFoundError, Ledger, LedgerWriter, UnmatchedItem, UnmatchedKind
@@ -212,6 +213,27 @@ def _rejected_key(document: X12Document, item: ClaimItem) -> str:
     return f"{key}:{header.first_segment}"[:200]
 
 
+@contextmanager
+def _recordable(item: ClaimItem, source_name: str, segment_id: str) -> Iterator[None]:
+    """Records the ledger's models refuse (a CARC they cannot hold, an amount in tenths of a cent)
+    refuse their claim, named by field and never by value, instead of stopping the import."""
+    try:
+        yield
+    except ValidationError as error:
+        fields = sorted({".".join(str(part) for part in detail["loc"]) for detail in error.errors()})
+        item.records = []
+        item.errors = [
+            *item.errors,
+            ElementReader(source_name).finding(
+                Severity.ERROR,
+                FindingCode.UNRECORDABLE,
+                f"the ledger cannot hold this answer ({', '.join(fields)} out of range)",
+                item.segment_number,
+                segment_id,
+            ),
+        ]
+
+
 def _midnight(value: date | None) -> datetime | None:
     """The payer's date as the ledger's effective time: UTC midnight of that day."""
     return datetime.combine(value, time(), tzinfo=UTC) if value is not None else None
@@ -280,42 +302,56 @@ def remittance_items(
             errors=[*refused, *_errors(claim.findings)],
         )
         if not item.errors:
-            source = f"{document.source_name}#{claim.segment_number}"
-            denials = _denials(claim)
-            paid = claim.paid or Decimal("0.00")
-            item.records.append(
-                StatusCheck(
-                    claim_id=claim.patient_control_number,
-                    effective_at=effective_at,
-                    source=CheckSource.EDI,
-                    status=status_from_835(claim.status_code, paid, any(d.needs_work for d in denials)),
-                    status_code=claim.status_code,
-                    payer_status_text=f"835 claim status {claim.status_code}: {claim.status_label}",
-                    billed_amount=claim.charge,
-                    paid_amount=claim.paid,
-                    patient_responsibility=claim.patient_responsibility,
-                    payer_claim_number=claim.payer_claim_control_number or None,
-                    check_number=remittance.trace_number or None,
-                    payment_date=paid_date,
-                    denials=denials,
-                    evidence_ref=source,
-                    dedupe_key=_key(document, remittance, claim.segment_number, "835"),
-                    raw_segment=_raw(remittance, claim.segment_number),
-                )
-            )
-            if claim.paid is not None and claim.paid != 0:
-                item.records.append(
-                    Payment(
-                        claim_id=claim.patient_control_number,
-                        amount=claim.paid,
-                        paid_date=paid_date,
-                        method=method,
-                        check_number=remittance.trace_number or None,
-                        payer_claim_number=claim.payer_claim_control_number or None,
-                        dedupe_key=_key(document, remittance, claim.segment_number, "835-payment"),
-                    )
-                )
+            with _recordable(item, document.source_name, "CLP"):
+                _add_remittance_records(item, document, remittance, claim, effective_at, method)
         yield item
+
+
+def _add_remittance_records(
+    item: ClaimItem,
+    document: X12Document,
+    remittance: RemittanceAdvice,
+    claim: ClaimPayment,
+    effective_at: datetime | None,
+    method: PaymentMethod,
+) -> None:
+    """The status check a valid CLP says, and its payment when it pays something."""
+    paid_date = remittance.payment.payment_date if remittance.payment else None
+    source = f"{document.source_name}#{claim.segment_number}"
+    denials = _denials(claim)
+    paid = claim.paid or Decimal("0.00")
+    item.records.append(
+        StatusCheck(
+            claim_id=claim.patient_control_number,
+            effective_at=effective_at,
+            source=CheckSource.EDI,
+            status=status_from_835(claim.status_code, paid, any(d.needs_work for d in denials)),
+            status_code=claim.status_code,
+            payer_status_text=f"835 claim status {claim.status_code}: {claim.status_label}",
+            billed_amount=claim.charge,
+            paid_amount=claim.paid,
+            patient_responsibility=claim.patient_responsibility,
+            payer_claim_number=claim.payer_claim_control_number or None,
+            check_number=remittance.trace_number or None,
+            payment_date=paid_date,
+            denials=denials,
+            evidence_ref=source,
+            dedupe_key=_key(document, remittance, claim.segment_number, "835"),
+            raw_segment=_raw(remittance, claim.segment_number),
+        )
+    )
+    if claim.paid is not None and claim.paid != 0:
+        item.records.append(
+            Payment(
+                claim_id=claim.patient_control_number,
+                amount=claim.paid,
+                paid_date=paid_date,
+                method=method,
+                check_number=remittance.trace_number or None,
+                payer_claim_number=claim.payer_claim_control_number or None,
+                dedupe_key=_key(document, remittance, claim.segment_number, "835-payment"),
+            )
+        )
 
 
 def _claim_status_problem(claim: X12ClaimStatus, source_name: str) -> list[Finding]:
@@ -364,30 +400,39 @@ def claim_status_items(
                 scrubber=scrubber,
             )
             if report is not None and not errors and report.statuses:
-                code = report.statuses[0]
-                text = scrubber.scrub(report.message) if report.message else f"{response.kind} {code}"
-                item.records.append(
-                    StatusCheck(
-                        claim_id=claim.patient_control_number,
-                        effective_at=_midnight(report.effective_date),
-                        source=CheckSource.EDI,
-                        status=refine_with_amounts(
-                            status_from_277(code.category, code.status), report.paid_amount, False
-                        ),
-                        category_code=code.category[:3],
-                        status_code=code.status[:10] or None,
-                        payer_status_text=text,
-                        billed_amount=report.total_charge,
-                        paid_amount=report.paid_amount,
-                        payer_claim_number=claim.payer_claim_control_number or None,
-                        check_number=report.check_number or None,
-                        payment_date=report.check_date,
-                        evidence_ref=f"{document.source_name}#{segment_number}",
-                        dedupe_key=_key(document, response, segment_number, response.kind),
-                        raw_segment=scrubber.scrub(raw) if (raw := _raw(response, segment_number)) else None,
-                    )
-                )
+                with _recordable(item, document.source_name, "STC"):
+                    item.records.append(_status_check(document, response, claim, report, scrubber))
             yield item
+
+
+def _status_check(
+    document: X12Document,
+    response: ClaimStatusResponse,
+    claim: X12ClaimStatus,
+    report: StatusReport,
+    scrubber: PhiScrubber,
+) -> StatusCheck:
+    """What one claim-level STC says, its free text masked with the claim's people."""
+    segment_number = report.segment_number
+    code = report.statuses[0]
+    text = scrubber.scrub(report.message) if report.message else f"{response.kind} {code}"
+    return StatusCheck(
+        claim_id=claim.patient_control_number,
+        effective_at=_midnight(report.effective_date),
+        source=CheckSource.EDI,
+        status=refine_with_amounts(status_from_277(code.category, code.status), report.paid_amount, False),
+        category_code=code.category[:3],
+        status_code=code.status[:10] or None,
+        payer_status_text=text,
+        billed_amount=report.total_charge,
+        paid_amount=report.paid_amount,
+        payer_claim_number=claim.payer_claim_control_number or None,
+        check_number=report.check_number or None,
+        payment_date=report.check_date,
+        evidence_ref=f"{document.source_name}#{segment_number}",
+        dedupe_key=_key(document, response, segment_number, response.kind),
+        raw_segment=scrubber.scrub(raw) if (raw := _raw(response, segment_number)) else None,
+    )
 
 
 def _creation_date(claims: ProfessionalClaimSet) -> date | None:
@@ -410,8 +455,9 @@ def professional_claim_items(
             records=[],
             errors=[*refused, *_errors(claim.findings)],
         )
-        if not item.errors:
-            item.records.append(_submitted(document, claims, claim, effective_at))
+        with _recordable(item, document.source_name, "CLM"):
+            if not item.errors:
+                item.records.append(_submitted(document, claims, claim, effective_at))
         yield item
 
 

@@ -69,6 +69,7 @@ class FindingCode(StrEnum):
     UNKNOWN_STATUS_CATEGORY = "code.unknown_status_category"
     UNKNOWN_CARC = "code.unknown_carc"
     UNKNOWN_RARC = "code.unknown_rarc"
+    UNRECORDABLE = "record.unrecordable"
 
 
 class Location(BaseModel):

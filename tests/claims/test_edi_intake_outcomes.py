@@ -337,3 +337,16 @@ def test_claims_outside_any_st_se_are_counted_and_kept_rejected(sqlite_ledger: L
         ("A2", UnmatchedKind.REJECTED, 20),
     ]
     assert [f.element for f in summary.findings if f.code == "envelope.claim_outside_transaction"] == ["CLP01"] * 2
+
+
+def test_an_answer_the_ledger_cannot_hold_refuses_its_claim_only(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    odd = paid_claim("A2")
+    odd[5] = "CAS*CO*4a*30.00"  # a CARC the ledger's Denial cannot hold (upper-case letters and digits)
+    summary = import_edi(
+        sqlite_ledger, [write(tmp_path, "odd.835", interchange([remittance([paid_claim("A1"), odd])]))]
+    )
+    assert counts(summary) == (2, 0, 1, 1, 0)
+    [kept] = [u for u in sqlite_ledger.unmatched() if u.kind is UnmatchedKind.REJECTED]
+    [finding] = kept.payload["findings"]
+    assert (finding["code"], finding["segment_id"], kept.claim_ref) == ("record.unrecordable", "CLP", "A2")
+    assert "4a" not in finding["message"]
