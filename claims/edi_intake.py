@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -194,6 +194,7 @@ class ClaimItem:
     records: list[StatusCheck | Payment]
     errors: list[Finding]
     scrubber: PhiScrubber | None = None  # a 277's STC may quote the patient in STC12
+    made: list[Finding] = field(default_factory=list)  # findings of the intake's own, not the reader's
 
 
 def _key(document: X12Document, transaction: Transaction, segment: int, kind: str) -> str:
@@ -221,17 +222,16 @@ def _recordable(item: ClaimItem, source_name: str, segment_id: str) -> Iterator[
         yield
     except ValidationError as error:
         fields = sorted({".".join(str(part) for part in detail["loc"]) for detail in error.errors()})
+        finding = ElementReader(source_name).finding(
+            Severity.ERROR,
+            FindingCode.UNRECORDABLE,
+            f"the ledger cannot hold this answer ({', '.join(fields)} out of range)",
+            item.segment_number,
+            segment_id,
+        )
         item.records = []
-        item.errors = [
-            *item.errors,
-            ElementReader(source_name).finding(
-                Severity.ERROR,
-                FindingCode.UNRECORDABLE,
-                f"the ledger cannot hold this answer ({', '.join(fields)} out of range)",
-                item.segment_number,
-                segment_id,
-            ),
-        ]
+        item.errors = [*item.errors, finding]
+        item.made.append(finding)
 
 
 def _midnight(value: date | None) -> datetime | None:
@@ -385,10 +385,11 @@ def claim_status_items(
 ) -> Iterator[ClaimItem]:
     """One status check per claim-level STC of a 277/277CA, effective on its STC02 date."""
     for claim in response.claims:
-        errors = [*refused, *_errors(claim.findings), *_claim_status_problem(claim, document.source_name)]
+        problems = _claim_status_problem(claim, document.source_name)
+        errors = [*refused, *_errors(claim.findings), *problems]
         reports: list[StatusReport | None] = list(claim.statuses) or [None]
         scrubber = PhiScrubber(people_as_patients(claim.patient, claim.subscriber))
-        for report in reports:
+        for position, report in enumerate(reports):
             segment_number = report.segment_number if report is not None else claim.segment_number
             item = ClaimItem(
                 transaction=response,
@@ -398,6 +399,7 @@ def claim_status_items(
                 records=[],
                 errors=errors,
                 scrubber=scrubber,
+                made=list(problems) if position == 0 else [],  # told once per claim
             )
             if report is not None and not errors and report.statuses:
                 with _recordable(item, document.source_name, "STC"):
@@ -771,6 +773,9 @@ def _import_document(ledger: Ledger, document: X12Document, result: FileImport, 
         # a 20,000-claim ERA never holds 40,000 records at once (any exception rolls the set back)
         with ledger.writer() as writer:
             for item in claim_items(document, transaction):
+                for finding in item.made:
+                    summary.findings.append(FindingLine.of(finding, transaction))
+                    result.errors += finding.severity is Severity.ERROR
                 result.claims.read += 1
                 if item.errors:
                     result.claims.rejected += 1

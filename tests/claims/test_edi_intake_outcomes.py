@@ -350,3 +350,14 @@ def test_an_answer_the_ledger_cannot_hold_refuses_its_claim_only(sqlite_ledger: 
     [finding] = kept.payload["findings"]
     assert (finding["code"], finding["segment_id"], kept.claim_ref) == ("record.unrecordable", "CLP", "A2")
     assert "4a" not in finding["message"]
+    assert [f.code for f in summary.findings if f.severity == "error"] == ["record.unrecordable"]  # exit 3
+
+
+def test_a_277_claim_naming_no_claim_is_refused_and_said(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    nameless = [segment for segment in status_claim(4, "C1", more=("P1:20",)) if not segment.startswith("REF*EJ")]
+    text = interchange([claim_status([nameless])], functional_id="HN", version="005010X212")
+    summary = import_edi(sqlite_ledger, [write(tmp_path, "nameless.277", text)])
+    assert counts(summary) == (2, 0, 0, 2, 0)  # two claim-level STCs, both refused
+    [error] = [f for f in summary.findings if f.severity == "error"]  # said once for the claim
+    assert (error.code, error.element, error.transaction_control_number) == ("element.missing", "TRN02", "0001")
+    assert summary.file_results[0].outcome == "refused in part"
