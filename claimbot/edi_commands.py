@@ -17,7 +17,7 @@ from rich.table import Table
 from claimbot.console import Exit, JsonOption, fail, out, print_json, write_json_text
 from claimbot.settings import Settings
 from claims.codesets import CodeSets
-from claims.edi_intake import EdiImportSummary, check_codes, import_edi, people_as_patients
+from claims.edi_intake import EdiImportSummary, check_claims, import_edi, people_as_patients
 from claims.ledger import Ledger, UnmatchedItem, UnmatchedKind
 from claims.phi import PhiScrubber
 from edi import (
@@ -78,7 +78,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             fail(Exit.BAD_INPUT, f"{path}: cannot read ({error.strerror})")
         except X12SyntaxError as error:
             fail(Exit.BAD_INPUT, str(error))
-        check_codes(document, CodeSets(Settings().codesets_dir))
+        check_claims(document, CodeSets(Settings().codesets_dir))
         summary = describe(document)
         _mask_payer_text(document, summary)
         if as_json:

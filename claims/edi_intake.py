@@ -385,11 +385,10 @@ def claim_status_items(
 ) -> Iterator[ClaimItem]:
     """One status check per claim-level STC of a 277/277CA, effective on its STC02 date."""
     for claim in response.claims:
-        problems = _claim_status_problem(claim, document.source_name)
-        errors = [*refused, *_errors(claim.findings), *problems]
+        errors = [*refused, *_errors(claim.findings)]
         reports: list[StatusReport | None] = list(claim.statuses) or [None]
         scrubber = PhiScrubber(people_as_patients(claim.patient, claim.subscriber))
-        for position, report in enumerate(reports):
+        for report in reports:
             segment_number = report.segment_number if report is not None else claim.segment_number
             item = ClaimItem(
                 transaction=response,
@@ -399,7 +398,6 @@ def claim_status_items(
                 records=[],
                 errors=errors,
                 scrubber=scrubber,
-                made=list(problems) if position == 0 else [],  # told once per claim
             )
             if report is not None and not errors and report.statuses:
                 with _recordable(item, document.source_name, "STC"):
@@ -537,9 +535,11 @@ class _KnownCodes:
         return known
 
 
-def check_codes(document: X12Document, codes: CodeSets | None = None) -> None:
-    """Add a warning to each claim that carries a status category, adjustment group, CARC or RARC
-    the code sets do not know, located at the segment that carries it."""
+def check_claims(document: X12Document, codes: CodeSets | None = None) -> None:
+    """The intake's own rules, as findings on the claims (so ``edi show`` and ``edi import`` agree):
+    an error on a 277 claim that has no claim-level STC or names no claim, and a warning on each
+    claim that carries a status category, adjustment group, CARC or RARC the code sets do not know,
+    located at the segment that carries it."""
     known = _KnownCodes(codes or CodeSets())
     reader = ElementReader(document.source_name)
     for transaction in document.transactions:
@@ -548,6 +548,7 @@ def check_codes(document: X12Document, codes: CodeSets | None = None) -> None:
                 _check_remittance_codes(transaction, claim, known, reader)
         elif isinstance(transaction, ClaimStatusResponse):
             for status_claim in transaction.claims:
+                status_claim.findings.extend(_claim_status_problem(status_claim, document.source_name))
                 reports = [*status_claim.statuses, *(r for line in status_claim.services for r in line.statuses)]
                 for report in reports:
                     for position, code in zip(("STC01", "STC10", "STC11"), report.statuses, strict=False):
@@ -859,7 +860,7 @@ def _import_file(ledger: Ledger, path: Path, force: bool, codes: CodeSets, summa
         line.location = str(err.location)
         summary.findings.append(line)
         return FileImport(file=str(path), outcome="unreadable", errors=1)
-    check_codes(document, codes)
+    check_claims(document, codes)
     findings = _document_findings(document)
     summary.findings.extend(findings)
     result = FileImport(

@@ -179,3 +179,16 @@ def test_edi_import_lists_at_most_50_findings_errors_first(runner: CliRunner, da
     assert sum(1 for line in lines if line.startswith(("error:", "warning:"))) == 50
     assert "... and 11 more finding(s) (--json lists them all)" in lines
     assert "many.835: refused in part: 61 claim(s) read, 0 recorded, 60 unmatched, 1 rejected" in imported.stdout
+
+
+def test_edi_show_and_import_agree_on_a_277_claim_that_names_no_claim(
+    runner: CliRunner, data_dir: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    nameless = [segment for segment in status_claim(4, "C1") if not segment.startswith("REF*EJ")]
+    path = tmp_path / "nameless.277"
+    path.write_text(interchange([claim_status([nameless])], functional_id="HN", version="005010X212"))
+    shown = runner.invoke(app, ["edi", "show", str(path)])
+    assert shown.exit_code == 3 and "element.missing" in shown.stdout
+    imported = runner.invoke(app, ["edi", "import", str(path)])
+    assert imported.exit_code == 3 and "1 claim(s) read, 0 recorded, 0 unmatched, 1 rejected" in imported.stdout
