@@ -8,29 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import TypeAdapter
-from rich.table import Table
 
 from claimbot.console import Exit, JsonOption, fail, out, print_json, write_json_text
 from claimbot.settings import Settings
-from claims.codesets import CodeSets
-from claims.edi_intake import EdiImportSummary, check_claims, import_edi, people_as_patients
-from claims.ledger import Ledger, UnmatchedItem, UnmatchedKind
-from claims.phi import PhiScrubber
-from edi import (
-    ClaimStatusResponse,
-    DocumentSummary,
-    EligibilityResponse,
-    Severity,
-    X12Document,
-    X12SyntaxError,
-    describe,
-    read_x12_file,
-    render_lines,
-)
+
+if TYPE_CHECKING:  # the X12 layer, the intake and the ledger are imported by the commands that use them
+    from claims.edi_intake import EdiImportSummary
+    from claims.ledger import Ledger, UnmatchedItem
+    from edi import DocumentSummary, X12Document
 
 edi_app = typer.Typer(help="X12 files: 835 remittances, 277/277CA, 837P, 271, 999.", no_args_is_help=True)
 
@@ -54,6 +42,9 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
     ) -> None:
         """Record what the files say against their claims; answers for unknown claims wait as unmatched,
         claims refused over an error wait as rejected. Exit 3 when a finding is an error."""
+        from claims.codesets import CodeSets
+        from claims.edi_intake import import_edi
+
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             fail(Exit.BAD_INPUT, f"no such file or folder: {', '.join(missing)}")
@@ -72,6 +63,10 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
     def edi_show(path: Path, strict: StrictOption = False, as_json: JsonOption = False) -> None:
         """What a file holds (claims, amounts, adjustments, findings), without touching the ledger.
         Exit 3 when a finding is an error (with --strict: any warning too)."""
+        from claims.codesets import CodeSets
+        from claims.edi_intake import check_claims
+        from edi import X12SyntaxError, describe, read_x12_file, render_lines
+
         try:
             document = read_x12_file(path)
         except OSError as error:
@@ -96,6 +91,11 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
     ) -> None:
         """Answers from EDI files whose claim is not (yet) in the ledger, and claims refused over an
         error ('rejected', with the findings that refused them)."""
+        from pydantic import TypeAdapter
+        from rich.table import Table
+
+        from claims.ledger import UnmatchedKind
+
         ledger = open_ledger(Settings())
         items = ledger.unmatched(include_matched=include_matched)
         if as_json:
@@ -122,6 +122,8 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
 
 def _why(item: UnmatchedItem) -> str:
     """What refused a rejected claim: its first finding, located (finding texts hold no PHI)."""
+    from claims.ledger import UnmatchedKind
+
     findings = item.payload.get("findings") if item.kind is UnmatchedKind.REJECTED else None
     if not isinstance(findings, list) or not findings or not isinstance(findings[0], dict):
         return ""
@@ -133,6 +135,8 @@ def _why(item: UnmatchedItem) -> str:
 def _import_lines(summary: EdiImportSummary) -> list[str]:
     """The findings, one line each, then each file's counts and the totals: read = recorded +
     unmatched + rejected + duplicate."""
+    from edi import Severity
+
     errors_first = sorted(summary.findings, key=lambda finding: finding.severity is not Severity.ERROR)
     lines = [
         f"{finding.severity.value}: {finding.location}: {finding.message}"
@@ -168,6 +172,10 @@ def _import_lines(summary: EdiImportSummary) -> list[str]:
 def _mask_payer_text(document: X12Document, summary: DocumentSummary) -> None:
     """Payer free text (277 STC12, 271 MSG) may quote a patient: each claim's words are masked with
     the people that claim names (NM1*QC / NM1*IL), the set's own statuses with everyone in it."""
+    from claims.edi_intake import people_as_patients
+    from claims.phi import PhiScrubber
+    from edi import ClaimStatusResponse, EligibilityResponse
+
     for transaction, shown in zip(document.transactions, summary.transactions, strict=True):
         if isinstance(transaction, ClaimStatusResponse):
             everyone = []
