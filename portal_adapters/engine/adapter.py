@@ -45,6 +45,7 @@ from portal_adapters.errors import (
     PlaybookBroken,
     PortalUnavailable,
     Reason,
+    TooManySessions,
 )
 from portal_adapters.evidence import EvidenceStore
 from portal_adapters.parsing import (
@@ -133,6 +134,7 @@ class PlaybookPortalAdapter:
             playbook.session,
             self.accounts,
             self.steps.sign_in,
+            self.steps.sign_out,
             browser=browser,
             headless=headless,
             chromium_path=chromium_path,
@@ -166,12 +168,16 @@ class PlaybookPortalAdapter:
         await self.pool.add(self.accounts[0])
 
     async def close(self) -> None:
+        """Sign every session out (the playbook's logout, bounded, errors logged), close the contexts."""
         await self.pool.close()
 
     # --- claims --------------------------------------------------------------------------------
     async def check_claims(self, queries: Sequence[ClaimQuery]) -> list[ClaimOutcome]:
         if not self.pool.sessions:
-            await self.open()
+            try:
+                await self.open()
+            except TooManySessions as err:  # not even one session: every claim waits, the payer goes on
+                return [ClaimCheckFailed.from_error(q.claim_id, err) for q in queries]
         await self.pool.grow(len(queries))
         results: dict[str, ClaimOutcome] = {}
 

@@ -1,7 +1,8 @@
 """What is this page? The playbook's outcome recognisers turn a page into an outcome, with evidence.
 
 When a required element does not show, or a page does not read as the playbook says, the page is
-classified: signing in, a message box is about our credentials (refused, locked); then maintenance,
+classified: signing in, a message box says the account has too many sessions open (a wait), or is
+about our credentials (refused, locked); then maintenance,
 rate limit; once signed in, a sign-in or MFA page means the session ended, and a no-results page
 means the payer has no such claim. Only a page no outcome explains gets the caller's fallback
 error (a layout change, with a screenshot and the HTML saved as evidence).
@@ -25,6 +26,7 @@ from portal_adapters.errors import (
     PortalUnavailable,
     RateLimited,
     Reason,
+    TooManySessions,
 )
 from portal_adapters.evidence import EvidenceStore
 from portal_adapters.playbook.schema import Playbook, Recognizer
@@ -73,6 +75,7 @@ class PageReader:
         """Selectors of the outcome pages worth watching for while waiting for an element in `frame`."""
         outcomes = self.playbook.outcomes
         groups = (
+            outcomes.too_many_sessions,
             outcomes.locked,
             outcomes.invalid_login,
             outcomes.maintenance,
@@ -139,9 +142,13 @@ class PageReader:
         def seen(group: Sequence[Recognizer]) -> bool:
             return self.matches_any(session, group, text, url, elements)
 
-        # Signing in, a message on the sign-in page is about our credentials; signed in, being sent
-        # back to a sign-in page means the session ended (the same message box may say either).
+        # Signing in, a message on the sign-in page is about our credentials, unless it says the
+        # account has all the sessions it may have (the same box says both: that one is checked
+        # first, and is a wait, never a wrong password); signed in, being sent back to a sign-in page
+        # means the session ended (the same message box may say either).
         if session.signing_in:
+            if seen(outcomes.too_many_sessions):
+                raise TooManySessions(self.payer_id, step=step)
             if seen(outcomes.locked):
                 raise AccountLocked(self.payer_id, step=step, evidence_ref=await self.evidence(session, "locked"))
             if seen(outcomes.invalid_login):

@@ -2,8 +2,13 @@
 
 Sessions grow round-robin over the accounts up to `max_concurrent` x accounts. A portal that refuses
 an extra session leaves the pool with the sessions it has. Look-ups borrow an idle session and give
-it back, so one session serves one look-up at a time. Signing in is not done here: the pool is
-given the sign-in as a function (the step interpreter runs the playbook's login).
+it back, so one session serves one look-up at a time. Signing in and out is not done here: the pool
+is given both as functions (the step interpreter runs the playbook's login and logout).
+
+Every session is given back to the portal: `close()` signs each one out (bounded, errors swallowed)
+before closing its browser context, and so does a sign-in that fails half-way (the portal may
+already count the session). Portals allow a few sessions per user, and one that is never signed out
+holds a place until the portal's idle timeout, so a few runs in a row would be refused.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class PortalSession:
 
 
 SignIn = Callable[[PortalSession], Awaitable[None]]
+#: Signs a session out; never raises (but for cancellation), says whether it finished.
+SignOut = Callable[[PortalSession], Awaitable[bool]]
 
 
 class SessionPool:
@@ -50,6 +57,7 @@ class SessionPool:
         policy: SessionPolicy,
         accounts: Sequence[PortalAccount],
         sign_in: SignIn,
+        sign_out: SignOut | None = None,
         *,
         browser: Browser | None = None,
         headless: bool = True,
@@ -59,6 +67,7 @@ class SessionPool:
         self.policy = policy
         self.accounts = list(accounts)
         self._sign_in = sign_in
+        self._sign_out = sign_out
         self._shared_browser = browser
         self.browser = browser
         self._headless = headless
@@ -104,7 +113,7 @@ class SessionPool:
         try:
             await self._sign_in(session)
         except BaseException:
-            await _close_quietly(context)
+            await self._end(session)
             raise
         self.sessions.append(session)
         await self._idle.put(session)
@@ -135,11 +144,20 @@ class SessionPool:
         finally:
             self._idle.put_nowait(session)
 
-    async def close(self) -> None:
-        for session in self.sessions:
+    async def _end(self, session: PortalSession) -> None:
+        """Sign the session out (best effort, bounded by the playbook), then close its context."""
+        try:
+            if self._sign_out is not None:
+                await self._sign_out(session)
+        finally:
             await _close_quietly(session.context)
-        self.sessions.clear()
+
+    async def close(self) -> None:
+        """Sign every session out and close it (all at once), then the browser unless it was given."""
+        sessions, self.sessions = self.sessions, []
         self._idle = asyncio.Queue()
+        ended = await asyncio.gather(*(self._end(session) for session in sessions), return_exceptions=True)
+        cancelled = next((e for e in ended if isinstance(e, BaseException) and not isinstance(e, Exception)), None)
         if self.browser is not None and self._shared_browser is None:
             await _close_quietly(self.browser)
         if self._playwright is not None:
@@ -147,6 +165,8 @@ class SessionPool:
                 await self._playwright.stop()
         self.browser = self._shared_browser
         self._playwright = None
+        if cancelled is not None:
+            raise cancelled
 
 
 async def _close_quietly(closable: BrowserContext | Browser) -> None:

@@ -12,6 +12,8 @@ playbook (or a portal's answer) cannot send a password or a patient's values any
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -23,6 +25,7 @@ from portal_adapters.credentials import PortalAccount
 from portal_adapters.engine.browser_errors import Translation, playwright_errors, translate
 from portal_adapters.engine.pages import NoResults, PageReader, SessionExpired, Unexplained, any_of
 from portal_adapters.errors import (
+    AdapterError,
     AuthenticationFailed,
     LayoutChanged,
     PlaybookBroken,
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = ["StepRunner", "Translation", "playwright_errors", "template_values", "translate"]
 
 Key = tuple[str | int, ...]
+log = logging.getLogger(__name__)
 
 
 def template_values(query: ClaimQuery | EligibilityQuery | None, account: PortalAccount) -> dict[str, TemplateValue]:
@@ -141,10 +145,38 @@ class StepRunner:
         session.logins += 1
 
     async def sign_in_again(self, session: PortalSession) -> None:
+        """The portal ended the session (or wants the second factor again): sign out, start clean, sign in.
+
+        Signing out first frees a session the portal still counts (one that only wants its second
+        factor again), so signing in again does not use up one more of the account's sessions.
+        """
+        await self.sign_out(session)
         with playwright_errors(self.payer_id, "login.start"):
             await session.context.clear_cookies()
             await session.page.evaluate("() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }")
         await self.sign_in(session)
+
+    async def sign_out(self, session: PortalSession) -> bool:
+        """Run the playbook's logout on this session, within its time bound; True when it finished.
+
+        Never raises (but for cancellation): a sign-out that fails or runs out of time is logged by
+        its reason code alone (no page text, no address) and the caller goes on, so it can never hide
+        the error a run ends with. Without a `logout` section the portal's idle timeout ends the session.
+        """
+        logout = self.playbook.logout
+        if logout is None:
+            return False
+        session.signing_in = False
+        values = template_values(None, session.account)
+        try:
+            async with asyncio.timeout(logout.timeout_ms / 1000):
+                await self.run(session, logout.steps, values, ("logout", "steps"))
+                if logout.done_when is not None:
+                    await self.expect(session, [logout.done_when], logout.frame, "logout.done_when")
+        except Exception as err:  # best effort by design: see the docstring
+            log.warning("sign-out did not finish: %s (payer %s)", _sign_out_problem(err), self.payer_id)
+            return False
+        return True
 
     # --- steps ---------------------------------------------------------------------------------
     async def run(
@@ -333,6 +365,17 @@ class StepRunner:
             await target.locator(step.next_page).first.click()
             await session.page.wait_for_load_state("domcontentloaded")
         raise NoResults()
+
+
+def _sign_out_problem(err: Exception) -> str:
+    """A PHI-free word for why a sign-out failed: a reason code or an exception type, never a message."""
+    if isinstance(err, AdapterError):
+        return err.reason.value
+    if isinstance(err, TimeoutError):
+        return "timed_out"
+    if isinstance(err, SessionExpired):
+        return "session_already_ended"
+    return type(err).__name__
 
 
 def elapsed_ms(started: float) -> int:

@@ -384,6 +384,11 @@ class Recognizer(Strict):
 class Outcomes(Strict):
     """Pages a portal shows instead of what we asked for; checked whenever an expected element is missing."""
 
+    too_many_sessions: list[Recognizer] = Field(
+        default_factory=list,
+        description="signing in: the account has as many sessions as the portal allows (checked before "
+        "invalid_login and locked: a retry later, never a wrong password, never a suspension)",
+    )
     invalid_login: list[Recognizer] = Field(min_length=1)
     locked: list[Recognizer] = Field(default_factory=list)
     maintenance: list[Recognizer] = Field(default_factory=list)
@@ -529,6 +534,27 @@ class Login(Strict):
     frame: str | None = Field(default=None, description="the frame done_when is in")
 
 
+class Logout(Strict):
+    """How to sign out, so the portal frees the session (portals allow only a few per user).
+
+    Run for every session when the adapter closes (and before signing in again), bounded by
+    `timeout_ms`; a sign-out that fails is logged and never hides what the run found.
+    """
+
+    steps: list[Step] = Field(min_length=1, description="e.g. goto /logout, or click the sign-out link")
+    done_when: Selector | None = Field(default=None, description="an element the signed-out page has")
+    frame: str | None = Field(default=None, description="the frame done_when is in")
+    timeout_ms: int = Field(default=5_000, ge=500, le=60_000, description="the most one sign-out may take")
+
+    @model_validator(mode="after")
+    def _no_claim_values(self) -> Logout:
+        for step in self.steps:  # a step's dump holds its nested steps too
+            for name in _TEMPLATE.findall(str(step.model_dump())):
+                if not name.startswith(("account.", "storage.")):
+                    raise ValueError(f"a sign-out has no claim or patient: {{{name}}} cannot be used in logout steps")
+        return self
+
+
 class SessionPolicy(Strict):
     max_concurrent: int = Field(default=1, ge=1, le=16, description="browser sessions per account")
     navigation_timeout_ms: int = Field(default=20_000, ge=1_000, le=120_000)
@@ -573,6 +599,7 @@ class Playbook(Strict):
     notes: str | None = None
     session: SessionPolicy = SessionPolicy()
     login: Login
+    logout: Logout | None = Field(default=None, description="how to sign out; without it sessions wait to time out")
     outcomes: Outcomes
     claim_status: ClaimStatusTask
     eligibility: EligibilityTask | None = None
@@ -624,6 +651,8 @@ def _steps_with_keys(steps: Sequence[Step], key: tuple[str | int, ...]) -> Itera
 def all_steps(playbook: Playbook) -> Iterator[tuple[tuple[str | int, ...], Step]]:
     """Every step of the playbook (nested ones too), with its key path: ("login", "steps", 2), ..."""
     yield from _steps_with_keys(playbook.login.steps, ("login", "steps"))
+    if playbook.logout is not None:
+        yield from _steps_with_keys(playbook.logout.steps, ("logout", "steps"))
     for number, search in enumerate(playbook.claim_status.searches):
         yield from _steps_with_keys(search.steps, ("claim_status", "searches", number, "steps"))
     if playbook.eligibility is not None:

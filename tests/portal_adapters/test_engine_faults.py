@@ -10,6 +10,7 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bots.live import check_with_retry
@@ -24,7 +25,7 @@ from portal_adapters.errors import (
 )
 from portal_adapters.retry import RetryPolicy
 from sandbox.servers import SandboxEndpoints
-from sandbox.testing import SandboxAdmin, reset_all
+from sandbox.testing import SandboxAdmin, reset_all, sign_in_over_http
 from tests.portals import PAYERS, account, claims_of, expected_status, open_adapter, query, server
 
 pytestmark = pytest.mark.browser
@@ -216,7 +217,64 @@ async def test_portal_session_limit_is_respected(sandbox: SandboxEndpoints, paye
     async with open_adapter(sandbox, payer, tmp_path) as adapter:
         results = await adapter.check_claims([query(c) for c in KNOWN[payer]])
         assert len(adapter.sessions) == 1
-        assert adapter.session_refusals == [ErrorKind.AUTH_FAILED]
+        assert adapter.session_refusals == [ErrorKind.TOO_MANY_SESSIONS]  # not a wrong password
     assert_correct(results, payer)
     with admin(sandbox, payer) as a:
-        assert a.counters().peak_sessions == 1
+        counters = a.counters()
+    assert counters.peak_sessions == 1
+    assert counters.live_sessions == 0  # signed out when the adapter closed
+
+
+@pytest.mark.parametrize("payer", PAYERS)
+async def test_every_session_is_signed_out_when_the_adapter_closes(
+    sandbox: SandboxEndpoints, payer: str, tmp_path: Path
+) -> None:
+    async with open_adapter(sandbox, payer, tmp_path) as adapter:
+        results = await adapter.check_claims([query(c) for c in KNOWN[payer][:2]])
+        assert len(adapter.sessions) == 2
+        with admin(sandbox, payer) as a:
+            assert a.counters().live_sessions == 2
+    assert_correct(results, payer)
+    with admin(sandbox, payer) as a:
+        assert a.counters().live_sessions == 0
+
+
+@pytest.mark.parametrize("payer", PAYERS)
+async def test_no_session_left_means_every_claim_waits_and_the_payer_goes_on(
+    sandbox: SandboxEndpoints, payer: str, tmp_path: Path
+) -> None:
+    """Someone else holds the account's only session: too_many_sessions per claim, retryable, nothing raised."""
+    with admin(sandbox, payer) as a:
+        a.set_faults(max_sessions_per_account=1)
+    with httpx.Client(base_url=sandbox[server(payer)].base_url, timeout=10) as person:
+        sign_in_over_http(person, server(payer))
+        async with open_adapter(sandbox, payer, tmp_path) as adapter:
+            results = await adapter.check_claims([query(c) for c in KNOWN[payer][:2]])
+    assert [(r.kind, r.reason) for r in results if isinstance(r, ClaimCheckFailed)] == [
+        (ErrorKind.TOO_MANY_SESSIONS, Reason.TOO_MANY_SESSIONS)
+    ] * 2
+    assert all(isinstance(r, ClaimCheckFailed) and r.kind is not ErrorKind.AUTH_FAILED for r in results)
+    with admin(sandbox, payer) as a:
+        counters = a.counters()
+    assert counters.sessions_refused >= 1
+    assert counters.live_sessions == 1  # the other user's session, untouched
+    assert counters.login_failures == 0
+
+
+async def test_a_failing_sign_out_never_hides_the_error_and_is_bounded(
+    sandbox: SandboxEndpoints, tmp_path: Path
+) -> None:
+    """A redesign breaks both the claim page and the sign-out's done_when: the run still ends with
+    the layout change (not a sign-out error), within the sign-out's time bound."""
+    async with open_adapter(sandbox, "SUNRISE", tmp_path) as adapter:
+        await adapter.open()
+        with admin(sandbox, "SUNRISE") as a:
+            a.set_faults(layout_version=2)
+        with pytest.raises(LayoutChanged):
+            await adapter.check_claims([query(KNOWN["SUNRISE"][0])])
+        started = asyncio.get_running_loop().time()
+        await adapter.close()  # the logout's done_when (#login-form) is renamed in layout 2: logged, swallowed
+        assert asyncio.get_running_loop().time() - started < 6.0  # logout.timeout_ms is 5000
+        assert adapter.sessions == []
+    with admin(sandbox, "SUNRISE") as a:
+        assert a.counters().live_sessions == 0  # the goto /logout itself still ended the session
