@@ -36,7 +36,7 @@ from edi.eligibility import (
     RequestRejection,
 )
 from edi.findings import Finding, Severity
-from edi.parties import Party, PersonIdentity
+from edi.parties import Party, PersonIdentity, ProcedureCode
 from edi.professional_claim import ProfessionalClaim, ProfessionalClaimSet
 from edi.reader import Interchange
 from edi.remittance import Adjustment, ClaimPayment, RemittanceAdvice
@@ -51,6 +51,48 @@ class FindingSummary(BaseModel):
     segment_id: str | None = None
     element: str | None = None
     message: str
+
+
+class PartySummary(BaseModel):
+    """An organisation or provider (NM1/N1): entity code, name, id qualifier and id."""
+
+    entity_code: str
+    name: str
+    id_qualifier: str = ""
+    identifier: str = ""
+
+    def __str__(self) -> str:
+        identifier = f" ({self.id_qualifier} {self.identifier})" if self.identifier else ""
+        return f"{self.name}{identifier}"
+
+
+class ProcedureSummary(BaseModel):
+    """A procedure composite: qualifier (HC, NU, N4 ...), code, modifiers."""
+
+    qualifier: str
+    code: str
+    modifiers: list[str] = []
+
+    def __str__(self) -> str:
+        return ":".join([self.qualifier, self.code, *self.modifiers])
+
+
+class DiagnosisSummary(BaseModel):
+    """One HI composite: qualifier (ABK principal, ABF other ICD-10) and code."""
+
+    qualifier: str
+    code: str
+
+
+class InterchangeAckSummary(BaseModel):
+    """TA1: the answer to one interchange."""
+
+    interchange_control_number: str
+    date: date | None
+    time: str
+    status_code: str
+    note_code: str = ""
+    accepted: bool
 
 
 class AdjustmentSummary(BaseModel):
@@ -113,12 +155,12 @@ class ReportingStatusSummary(BaseModel):
     """Statuses above claim level (HL 20 payer, 21 receiver or batch, 19 provider)."""
 
     level_code: str
-    entity: str = ""
+    entity: PartySummary | None = None
     statuses: list[StatusSummary] = []
 
 
 class ServiceLineSummary(BaseModel):
-    procedure: str
+    procedure: ProcedureSummary
     charge: Decimal | None = None
     paid: Decimal | None = None
     units: Decimal | None = None
@@ -145,7 +187,7 @@ class ClaimSummary(BaseModel):
     patient_responsibility: Decimal | None = None
     adjustments: list[AdjustmentSummary] = []
     remark_codes: list[str] = []
-    diagnoses: list[str] = []
+    diagnoses: list[DiagnosisSummary] = []
     service_date: date | None = None
     service_end_date: date | None = None
     service_lines: list[ServiceLineSummary] = []
@@ -215,8 +257,8 @@ class TransactionSummary(BaseModel):
     complete: bool
     first_segment: int
     last_segment: int
-    payer: str = ""
-    payee: str = ""
+    payer: PartySummary | None = None
+    payee: PartySummary | None = None
     payment_amount: Decimal | None = None
     payment_method: str = ""
     payment_date: date | None = None
@@ -233,14 +275,16 @@ class TransactionSummary(BaseModel):
 
 class InterchangeSummary(BaseModel):
     control_number: str
-    sender: str
-    receiver: str
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
     date: date | None  # ISA09 (YYMMDD), as an ISO date
     time: str  # ISA10 as HH:MM
     usage_indicator: str
     complete: bool
     group_count: int
-    acknowledgments: list[str] = []
+    acknowledgments: list[InterchangeAckSummary] = []
 
 
 class DocumentSummary(BaseModel):
@@ -281,10 +325,12 @@ def _finding(finding: Finding) -> FindingSummary:
 def _interchange(interchange: Interchange) -> InterchangeSummary:
     return InterchangeSummary(
         control_number=interchange.control_number,
-        sender=f"{interchange.sender_qualifier}:{interchange.sender_id}",
-        receiver=f"{interchange.receiver_qualifier}:{interchange.receiver_id}",
-        date=parse_date(f"20{interchange.date}") if len(interchange.date) == 6 else None,
-        time=f"{interchange.time[:2]}:{interchange.time[2:4]}" if len(interchange.time) == 4 else interchange.time,
+        sender_qualifier=interchange.sender_qualifier,
+        sender_id=interchange.sender_id,
+        receiver_qualifier=interchange.receiver_qualifier,
+        receiver_id=interchange.receiver_id,
+        date=_isa_date(interchange.date),
+        time=_hhmm(interchange.time),
         usage_indicator=interchange.usage_indicator,
         complete=interchange.complete,
         group_count=len(interchange.groups),
@@ -292,10 +338,23 @@ def _interchange(interchange: Interchange) -> InterchangeSummary:
     )
 
 
-def _interchange_ack(ack: InterchangeAck) -> str:
-    verdict = "accepted" if ack.accepted else "rejected"
-    note = f", note {ack.note_code}" if ack.note_code else ""
-    return f"TA1 interchange {ack.interchange_control_number} {verdict} ({ack.status_code}{note})"
+def _isa_date(text: str) -> date | None:
+    return parse_date(f"20{text}") if len(text) == 6 else None
+
+
+def _hhmm(text: str) -> str:
+    return f"{text[:2]}:{text[2:4]}" if len(text) == 4 and text.isdigit() else text
+
+
+def _interchange_ack(ack: InterchangeAck) -> InterchangeAckSummary:
+    return InterchangeAckSummary(
+        interchange_control_number=ack.interchange_control_number,
+        date=_isa_date(ack.date),
+        time=_hhmm(ack.time),
+        status_code=ack.status_code,
+        note_code=ack.note_code,
+        accepted=ack.accepted,
+    )
 
 
 def _transaction(transaction: Transaction) -> TransactionSummary:
@@ -327,11 +386,16 @@ def _transaction(transaction: Transaction) -> TransactionSummary:
     return summary
 
 
-def _party(party: Party | None) -> str:
+def _party(party: Party | None) -> PartySummary | None:
     if party is None:
-        return ""
-    identifier = f" ({party.id_qualifier} {party.identifier})" if party.identifier else ""
-    return f"{party.name}{identifier}"
+        return None
+    return PartySummary(
+        entity_code=party.entity_code, name=party.name, id_qualifier=party.id_qualifier, identifier=party.identifier
+    )
+
+
+def _procedure(procedure: ProcedureCode) -> ProcedureSummary:
+    return ProcedureSummary(qualifier=procedure.qualifier, code=procedure.code, modifiers=list(procedure.modifiers))
 
 
 def _initials(person: PersonIdentity | None) -> str:
@@ -378,7 +442,7 @@ def _claim_payment(claim: ClaimPayment) -> ClaimSummary:
         service_end_date=claim.statement_period_end,
         service_lines=[
             ServiceLineSummary(
-                procedure=str(service.procedure),
+                procedure=_procedure(service.procedure),
                 charge=service.charge,
                 paid=service.paid,
                 units=service.units,
@@ -468,7 +532,7 @@ def _claim_status(claim: ClaimStatusQuery) -> ClaimSummary:
 
 def _status_line(line: ServiceLineStatus) -> ServiceLineSummary:
     return ServiceLineSummary(
-        procedure=str(line.procedure),
+        procedure=_procedure(line.procedure),
         charge=line.charge,
         paid=line.paid,
         units=line.units,
@@ -531,10 +595,10 @@ def _professional_claim(claim: ProfessionalClaim) -> ClaimSummary:
         patient_initials=_initials(claim.patient),
         frequency_code=claim.frequency_code,
         charge=claim.charge,
-        diagnoses=[f"{diagnosis.qualifier}:{diagnosis.code}" for diagnosis in claim.diagnoses],
+        diagnoses=[DiagnosisSummary(qualifier=d.qualifier, code=d.code) for d in claim.diagnoses],
         service_lines=[
             ServiceLineSummary(
-                procedure=str(line.procedure),
+                procedure=_procedure(line.procedure),
                 charge=line.charge,
                 units=line.units,
                 service_date=line.service_date,
@@ -585,10 +649,11 @@ def render_lines(summary: DocumentSummary) -> list[str]:
     for interchange in summary.interchanges:
         state = "" if interchange.complete else ", INCOMPLETE"
         lines.append(
-            f"interchange {interchange.control_number} {interchange.sender} -> {interchange.receiver} "
+            f"interchange {interchange.control_number} {interchange.sender_qualifier}:{interchange.sender_id} -> "
+            f"{interchange.receiver_qualifier}:{interchange.receiver_id} "
             f"{interchange.date or '-'} {interchange.time} usage {interchange.usage_indicator}{state}"
         )
-        lines.extend(f"  {ack}" for ack in interchange.acknowledgments)
+        lines.extend(f"  {_interchange_ack_text(ack)}" for ack in interchange.acknowledgments)
     for transaction in summary.transactions:
         lines.extend(_transaction_lines(transaction))
     if summary.findings:
@@ -613,7 +678,7 @@ def _transaction_lines(transaction: TransactionSummary) -> list[str]:
             f"{_money(transaction.payment_amount)} {transaction.payment_method} {transaction.payment_date or '-'} "
             f"trace {transaction.trace_number or '-'}"
         )
-    elif transaction.payer:
+    elif transaction.payer is not None:
         lines.append(f"  payer {transaction.payer}")
     lines.extend(
         f"  provider adjustment {plb.reason_code} {plb.amount}" + (f" ref {plb.reference}" if plb.reference else "")
@@ -621,7 +686,9 @@ def _transaction_lines(transaction: TransactionSummary) -> list[str]:
     )
     lines.extend(
         "  "
-        + f"status HL {level.level_code} {level.entity}: {', '.join(str(s) for s in level.statuses)}".replace("  ", " ")
+        + f"status HL {level.level_code} {level.entity or ''}: {', '.join(str(s) for s in level.statuses)}".replace(
+            "  ", " "
+        )
         for level in transaction.reporting_statuses
     )
     lines.extend(f"  rejected HL {r.level_code}: {_rejection_text(r)}" for r in transaction.rejections)
@@ -635,6 +702,12 @@ def _transaction_lines(transaction: TransactionSummary) -> list[str]:
         lines.append(f"  {ack.transaction_set_id} {ack.control_number} {verdict} ({ack.status_code}){codes}")
         lines.extend(f"    {_segment_error_text(error)}" for error in ack.errors)
     return lines
+
+
+def _interchange_ack_text(ack: InterchangeAckSummary) -> str:
+    verdict = "accepted" if ack.accepted else "rejected"
+    note = f", note {ack.note_code}" if ack.note_code else ""
+    return f"TA1 interchange {ack.interchange_control_number} {verdict} ({ack.status_code}{note})"
 
 
 def _rejection_text(rejection: RejectionSummary) -> str:
@@ -672,7 +745,7 @@ def _claim_lines(claim: ClaimSummary) -> list[str]:
     if claim.remark_codes:
         lines.append(f"    remarks {', '.join(claim.remark_codes)}")
     if claim.diagnoses:
-        lines.append(f"    diagnoses {', '.join(claim.diagnoses)}")
+        lines.append(f"    diagnoses {', '.join(f'{d.qualifier}:{d.code}' for d in claim.diagnoses)}")
     for line in claim.service_lines:
         when = f" {line.service_date}" if line.service_date else ""
         details = [f"    line {line.procedure}{when} charge {_money(line.charge)} paid {_money(line.paid)}"]

@@ -134,6 +134,15 @@ def test_edi_show_json_is_typed(runner: CliRunner, data_dir: Path, tmp_path: Pat
     ]
     assert line["remark_codes"] == ["N130"]
     assert line["service_date"] == "2024-03-01"
+    assert line["procedure"] == {"qualifier": "HC", "code": "85025", "modifiers": []}
+    assert transaction["payer"] == {
+        "entity_code": "PR",
+        "name": "TEST PAYER",
+        "id_qualifier": "XV",
+        "identifier": "99999",
+    }
+    interchange_shown = shown["interchanges"][0]
+    assert (interchange_shown["sender_qualifier"], interchange_shown["sender_id"]) == ("ZZ", "SENDER")
 
 
 def test_edi_show_json_of_a_277_gives_status_codes_and_masks_payer_text(
