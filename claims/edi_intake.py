@@ -493,6 +493,7 @@ def claim_items(document: X12Document, transaction: Transaction) -> Iterator[Cla
 
 
 _CLAIM_SEGMENTS = {"835": "CLP", "837": "CLM"}
+_CLAIM_SETS = frozenset({"835", "837", "277"})  # sets whose claims the intake records
 
 
 def _claims_of_a_failed_view(transaction: UnrecognizedTransaction, refused: list[Finding]) -> Iterator[ClaimItem]:
@@ -546,6 +547,8 @@ def check_claims(document: X12Document, codes: CodeSets | None = None) -> None:
         if isinstance(transaction, RemittanceAdvice):
             for claim in transaction.claims:
                 _check_remittance_codes(transaction, claim, known, reader)
+        elif isinstance(transaction, UnrecognizedTransaction):
+            _check_unread_claims(transaction, reader)
         elif isinstance(transaction, ClaimStatusResponse):
             for status_claim in transaction.claims:
                 status_claim.findings.extend(_claim_status_problem(status_claim, document.source_name))
@@ -564,6 +567,25 @@ def check_claims(document: X12Document, codes: CodeSets | None = None) -> None:
                                     f"{position}-1",
                                 )
                             )
+
+
+def _check_unread_claims(transaction: UnrecognizedTransaction, reader: ElementReader) -> None:
+    """A set of a claim-bearing kind that no view reads (an 837I, a 277 of another guide) holds
+    claims that cannot be recorded: an error, so that they are kept as rejected and counted."""
+    header = transaction.header
+    if header.transaction_set_id not in _CLAIM_SETS or _errors(transaction.findings):
+        return
+    transaction.findings.append(
+        reader.finding(
+            Severity.ERROR,
+            FindingCode.UNKNOWN_TRANSACTION,
+            f"the claims of this {header.transaction_set_id} ({header.implementation_reference or 'no version'}) "
+            "cannot be read: they are kept as rejected",
+            header.first_segment,
+            "ST",
+            "ST03",
+        )
+    )
 
 
 def _check_remittance_codes(

@@ -361,3 +361,13 @@ def test_a_277_claim_naming_no_claim_is_refused_and_said(sqlite_ledger: Ledger, 
     [error] = [f for f in summary.findings if f.severity == "error"]  # said once for the claim
     assert (error.code, error.element, error.transaction_control_number) == ("element.missing", "TRN02", "0001")
     assert summary.file_results[0].outcome == "refused in part"
+
+
+def test_claims_of_a_set_no_view_reads_are_counted_and_kept_rejected(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    need(SAMPLES.exists(), "../shared/x12-samples is absent (public X12 samples live there)")
+    institutional = (SAMPLES / "837P_lfh_1.x12").read_text().replace("005010X222A2", "005010X223A2")
+    summary = import_edi(sqlite_ledger, [write(tmp_path, "institutional.837", institutional)])
+    assert counts(summary) == (1, 0, 0, 1, 0)
+    [error] = [f for f in summary.findings if f.severity == "error"]
+    assert (error.code, error.element) == ("transaction.unknown_type", "ST03")
+    assert [u.kind for u in sqlite_ledger.unmatched()] == [UnmatchedKind.REJECTED]
