@@ -197,21 +197,26 @@ class ClaimItem:
     made: list[Finding] = field(default_factory=list)  # findings of the intake's own, not the reader's
 
 
-def _key(document: X12Document, transaction: Transaction, segment: int, kind: str) -> str:
+def _key(document: X12Document, transaction: Transaction, segment: int, kind: str, claim_ref: str) -> str:
+    """Where an answer stands in what the sender sent (sender, ISA13, ST02, its place in the set), and
+    the claim it names: senders reuse control numbers across files, so the place alone could make an
+    unrelated claim of another file look 'already recorded'. Keys too long for the column are hashed."""
     header = transaction.header
     interchange = next(
         (i for i in document.interchanges if i.first_segment <= header.first_segment <= i.last_segment), None
     )
     sender = f"{interchange.sender_id.strip()}:{interchange.control_number}" if interchange else document.source_name
     position = segment - header.first_segment
-    return f"edi:{sender}:{header.control_number}:{position}:{kind}"[:200]
+    key = f"edi:{sender}:{header.control_number}:{position}:{kind}:{claim_ref}"
+    return key if len(key) <= 200 else f"edi:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _rejected_key(document: X12Document, item: ClaimItem) -> str:
     # the set's first segment as well: a repeated ST02 must not make two refused claims one
     header = item.transaction.header
-    key = _key(document, item.transaction, item.segment_number, "rejected")
-    return f"{key}:{header.first_segment}"[:200]
+    return _key(
+        document, item.transaction, item.segment_number, f"rejected@{header.first_segment}", item.claim_ref or ""
+    )
 
 
 @contextmanager
@@ -336,7 +341,7 @@ def _add_remittance_records(
             payment_date=paid_date,
             denials=denials,
             evidence_ref=source,
-            dedupe_key=_key(document, remittance, claim.segment_number, "835"),
+            dedupe_key=_key(document, remittance, claim.segment_number, "835", claim.patient_control_number),
             raw_segment=_raw(remittance, claim.segment_number),
         )
     )
@@ -349,7 +354,9 @@ def _add_remittance_records(
                 method=method,
                 check_number=remittance.trace_number or None,
                 payer_claim_number=claim.payer_claim_control_number or None,
-                dedupe_key=_key(document, remittance, claim.segment_number, "835-payment"),
+                dedupe_key=_key(
+                    document, remittance, claim.segment_number, "835-payment", claim.patient_control_number
+                ),
             )
         )
 
@@ -430,7 +437,7 @@ def _status_check(
         check_number=report.check_number or None,
         payment_date=report.check_date,
         evidence_ref=f"{document.source_name}#{segment_number}",
-        dedupe_key=_key(document, response, segment_number, response.kind),
+        dedupe_key=_key(document, response, segment_number, response.kind, claim.patient_control_number),
         raw_segment=scrubber.scrub(raw) if (raw := _raw(response, segment_number)) else None,
     )
 
@@ -473,7 +480,7 @@ def _submitted(
         billed_amount=claim.charge,
         payer_claim_number=claim.payer_claim_control_number or None,
         evidence_ref=f"{document.source_name}#{claim.segment_number}",
-        dedupe_key=_key(document, claims, claim.segment_number, "837P"),
+        dedupe_key=_key(document, claims, claim.segment_number, "837P", claim.claim_id),
         raw_segment=_raw(claims, claim.segment_number),
     )
 

@@ -170,3 +170,13 @@ def test_public_samples_queue_every_claim_and_flag_a_bad_payment_date(sqlite_led
     )
     assert (bad_date.interchange_control_number, bad_date.group_control_number) == ("000000907", "1")
     assert bad_date.transaction_control_number == "112233"
+
+
+def test_files_that_reuse_control_numbers_lose_no_claim(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    """Senders restart ISA13/ST02: two different ERAs under the same numbers both record their claims."""
+    with sqlite_ledger.writer() as writer:
+        writer.upsert_claims([make_claim("C1"), make_claim("C2")])
+    first = import_edi(sqlite_ledger, [write(tmp_path, "monday.835", era(paid_claim("C1")))])
+    second = import_edi(sqlite_ledger, [write(tmp_path, "tuesday.835", era(paid_claim("C2")))])
+    assert (first.claims.recorded, second.claims.recorded, second.claims.duplicate) == (1, 1, 0)
+    assert [len(sqlite_ledger.history(c)) for c in ("C1", "C2")] == [1, 1]
