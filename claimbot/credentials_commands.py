@@ -19,9 +19,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import keyring
-import keyring.errors
-import pyotp
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.table import Table
@@ -29,7 +26,6 @@ from rich.table import Table
 from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.logs import get_logger
 from claimbot.settings import Settings
-from claims.payer_config import PayerConfigError, load_payer_entries
 from portal_adapters.credentials import (
     KEY_ENV,
     KEYRING_NAME,
@@ -64,6 +60,8 @@ def _store() -> CredentialStore:
 def _payer(payer: str) -> str:
     if not PAYER_ID.match(payer):
         fail(Exit.USAGE, f"payer id {payer!r}: letters, digits and _ only (as in config/payers.yaml)")
+    from claims.payer_config import PayerConfigError, load_payer_entries
+
     payer_id = payer.upper()
     try:
         known = {entry.id.upper() for entry in load_payer_entries(Settings().payers_file)}
@@ -80,6 +78,8 @@ def _totp(secret: str) -> SecretStr | None:
     if not compact:
         return None
     try:
+        import pyotp
+
         pyotp.TOTP(compact).now()
     except ValueError as error:  # binascii.Error: not base32
         raise CredentialsError("the TOTP secret is not base32 (the letters A-Z and digits 2-7)") from error
@@ -297,6 +297,9 @@ def credentials_key(
             "remove the file (and set the accounts again) to start over with a new key",
             markup=False,
         )
+    import keyring
+    import keyring.errors
+
     key = new_key()
     if not to_keyring:
         out.file.write(key + "\n")

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from claimbot.console import Exit, JsonOption, fail, out, print_json
 from claimbot.settings import Settings
-from claims.ledger import Ledger, PayerHold
-from claims.models import Action, ActionOutcome
-from claims.payer_config import PayerConfigError, load_payer_entries
+
+if TYPE_CHECKING:  # the ledger loads when a command runs, not on start-up
+    from claims.ledger import Ledger, PayerHold
 
 payers_app = typer.Typer(help="Payers: their routes, and holds after a refused sign-in.", no_args_is_help=True)
 
@@ -42,6 +42,8 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
     @payers_app.command("list")
     def payers_list(as_json: JsonOption = False) -> None:
         """Every payer in the ledger, with its route and whether it is held."""
+        from claims.payer_config import PayerConfigError, load_payer_entries
+
         settings = Settings()
         ledger = open_ledger(settings)
         try:
@@ -84,6 +86,8 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         as_json: JsonOption = False,
     ) -> None:
         """Clear a payer's hold so bots may sign in again; audited with your OS user name."""
+        from claims.models import Action, ActionOutcome
+
         payer_id = payer.upper()
         ledger = open_ledger(Settings())
         if payer_id not in {p.id for p in ledger.payers()}:

@@ -19,14 +19,14 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.errors
-import pyotp
-from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from claims.phi import register_secret
+
+if TYPE_CHECKING:  # cryptography, keyring and pyotp load when a secret is used, not on start-up
+    from cryptography.fernet import Fernet
 
 CREDENTIALS_FILE = "credentials.fernet"
 KEY_ENV = "CLAIMBOT_CREDENTIALS_KEY"
@@ -49,6 +49,8 @@ class PortalAccount(BaseModel):
     def totp_now(self) -> str:
         if self.totp_secret is None:
             raise CredentialsError(f"account {self.username} has no TOTP secret configured")
+        import pyotp
+
         return pyotp.TOTP(self.totp_secret.get_secret_value()).now()
 
     def missing_for(self, needs: Iterable[str]) -> list[str]:
@@ -81,6 +83,9 @@ class PortalAccount(BaseModel):
 
 
 def _key() -> bytes:
+    import keyring
+    import keyring.errors
+
     key = os.environ.get(KEY_ENV)
     if not key:
         try:
@@ -96,6 +101,8 @@ def _key() -> bytes:
 
 
 def _fernet() -> Fernet:
+    from cryptography.fernet import Fernet
+
     try:
         return Fernet(_key())
     except ValueError as err:  # not 32 url-safe base64 bytes
@@ -107,6 +114,8 @@ def _fernet() -> Fernet:
 
 def new_key() -> str:
     """A fresh Fernet key, for `claimbot credentials key`."""
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 
@@ -136,6 +145,8 @@ class CredentialStore:
             raise CredentialsError(f"{prefix}*: the environment credentials for {payer_id} are malformed") from err
 
     def _from_file(self) -> dict[str, list[PortalAccount]]:
+        from cryptography.fernet import InvalidToken
+
         if not self.path.exists():
             return {}
         try:
