@@ -4,8 +4,10 @@
 
 Run as a script, this starts the sandbox, signs in to each portal over plain HTTP and writes, into
 `playbooks/<payer>/fixtures/`, the pages the payer's playbook reads: one claim detail per outcome,
-a claim search that finds nothing, eligibility for an active and an inactive member, and the denied
-claim's detail in the redesigned layout (`layout_version=2`). The claims are the first of each
+a claim search that finds nothing, eligibility for an active and an inactive member, the denied
+claim's detail in the redesigned layout (`layout_version=2`), and the sign-in page that refuses a
+session because the account already has as many as the portal allows (MERIDIAN's is the page its
+app renders, so that one is captured in headless Chromium). The claims are the first of each
 outcome in the sandbox world, and volatile bits (CSRF tokens, session ids) are scrubbed, so a
 re-capture writes the same bytes; a diff after re-capturing means a portal (or the dataset) changed.
 
@@ -35,12 +37,13 @@ from portal_adapters.contract import ClaimStatusResult
 from portal_adapters.parsing import ClaimReading, ExtractedPage, extract_html, extract_json, read_eligibility
 from portal_adapters.playbook import Playbook, load_playbook
 from portal_adapters.playbook.schema import EligibilityTask, Extraction, Recognizer
-from sandbox.accounts import PORTAL_PAYER, PORTALS, ServerName
+from sandbox.accounts import ACCOUNTS, PORTAL_PAYER, PORTALS, ServerName
 from sandbox.codes import Outcome
 from sandbox.dataset import load_world
+from sandbox.faults import FaultSpec
 from sandbox.models import Eligibility, Patient, SandboxClaim, SandboxWorld
 from sandbox.servers import SandboxEndpoints, run_sandbox
-from sandbox.testing import SandboxAdmin, sign_in_over_http
+from sandbox.testing import CHROMIUM_ARGS, CHROMIUM_PATH, SandboxAdmin, sign_in_over_http, submit_password
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
@@ -62,6 +65,10 @@ _NAME = re.compile(
     r"^(?P<kind>claim|search|eligibility)-(?P<label>[a-z-]+)-(?P<subject>[A-Z0-9]+|member[0-9]+)"
     rf"(?P<redesign>{re.escape(REDESIGN_SUFFIX)})?\.(?P<ext>html|json)$"
 )
+#: Sign-in pages: what the portal shows instead of signing in (no subject: they are about no claim).
+_SIGNIN_NAME = re.compile(r"^signin-(?P<label>[a-z-]+)\.html$")
+#: The sign-in refusals saved per payer (the label is the outcome group that must recognise the page).
+SIGNIN_REFUSALS = ("too-many-sessions",)
 _CSRF = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 
 
@@ -84,9 +91,9 @@ class SavedPage:
     """One saved page, as its file name describes it."""
 
     path: Path
-    kind: str  # "claim", "search" (a search that found nothing) or "eligibility"
-    label: str  # the claim's outcome, "no-results", or "active" / "inactive"
-    subject: str  # a claim id, or a member id for eligibility pages
+    kind: str  # "claim", "search" (a search that found nothing), "eligibility" or "signin"
+    label: str  # the claim's outcome, "no-results", "active" / "inactive", or the sign-in refusal
+    subject: str  # a claim id, or a member id for eligibility pages ("" for sign-in pages)
     layout_version: int
 
     @property
@@ -115,6 +122,10 @@ def saved_pages(payer: str) -> list[SavedPage]:
     folder = fixtures_dir(payer)
     pages = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        signin = _SIGNIN_NAME.match(path.name)
+        if signin is not None:
+            pages.append(SavedPage(path=path, kind="signin", label=signin["label"], subject="", layout_version=1))
+            continue
         found = _NAME.match(path.name)
         if found is None:
             continue
@@ -156,6 +167,10 @@ class PayerPages:
     def redesigned(self) -> list[SavedPage]:
         return self.of_kind("claim", layout_version=2)
 
+    @property
+    def sign_in_refusals(self) -> list[SavedPage]:
+        return self.of_kind("signin")
+
     def playbook(self) -> Playbook:
         return load_playbook(fixtures_dir(self.payer).parent / "playbook.yaml")
 
@@ -191,6 +206,8 @@ def catalogue_problems(payer: str, world: SandboxWorld | None = None) -> list[st
     members = {e.member_id: e for e in world.eligibility if e.payer_id == payer}
     for page in pages:
         where = f"{folder.name}/{page.path.name}"
+        if page.kind == "signin":
+            continue  # about no claim or member
         if page.kind == "eligibility":
             truth = members.get(page.subject)
             if truth is None:
@@ -335,7 +352,12 @@ class _EligibilityPage:
     truth: Eligibility
 
 
-_Target = _ClaimPage | _NoResults | _EligibilityPage
+@dataclass(frozen=True)
+class _SignInRefusal:
+    label: str  # one of SIGNIN_REFUSALS
+
+
+_Target = _ClaimPage | _NoResults | _EligibilityPage | _SignInRefusal
 
 
 def _plan(payer: str, world: SandboxWorld) -> list[tuple[str, _Target]]:
@@ -358,6 +380,7 @@ def _plan(payer: str, world: SandboxWorld) -> list[tuple[str, _Target]]:
     redesigned = _first(claims, _outcome_is(REDESIGNED_OUTCOME), REDESIGNED_OUTCOME.value)
     name = f"claim-{dashed(REDESIGNED_OUTCOME)}-{redesigned.claim_id}{REDESIGN_SUFFIX}.{ext}"
     plan.append((name, _ClaimPage(redesigned, layout_version=2)))
+    plan += [(f"signin-{label}.html", _SignInRefusal(label)) for label in SIGNIN_REFUSALS]
     return plan
 
 
@@ -438,7 +461,48 @@ def _as_saved(response: httpx.Response, json_api: bool, volatile: list[str]) -> 
     return scrub(response.text, volatile)
 
 
+def _refused_sign_in(reader: PortalReader, admin: SandboxAdmin) -> str:
+    """The sign-in page a portal shows when the account already holds every session it may.
+
+    The reader's own session is the one the account may have; a second sign-in is refused. MERIDIAN
+    answers its app with JSON (409) and the app writes the message into the page, so that page is the
+    one rendered in headless Chromium.
+    """
+    admin.set_faults(max_sessions_per_account=1)
+    try:
+        if reader.portal == ServerName.MERIDIAN:
+            return _rendered_meridian_refusal(str(reader.client.base_url))
+        with httpx.Client(base_url=reader.client.base_url, follow_redirects=False, timeout=10.0) as other:
+            refused = submit_password(other, reader.portal)
+            if refused.status_code != 200:
+                raise RuntimeError(f"{reader.portal}: a refused sign-in answered {refused.status_code}")
+            return refused.text
+    finally:
+        admin.set_faults(max_sessions_per_account=FaultSpec().max_sessions_per_account)
+
+
+def _rendered_meridian_refusal(base_url: str) -> str:
+    from playwright.sync_api import sync_playwright  # only the capture needs a browser
+
+    account = ACCOUNTS[ServerName.MERIDIAN][0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(base_url + "/")
+            page.click("#consent-accept")
+            page.fill("#login-email", account.username)
+            page.fill("#login-password", account.password)
+            page.click("#login-button")
+            page.wait_for_selector("#login-error:not([hidden])")
+            return page.content()
+        finally:
+            browser.close()
+
+
 def _fetch(reader: PortalReader, target: _Target, admin: SandboxAdmin) -> httpx.Response:
+    if isinstance(target, _SignInRefusal):
+        raise TypeError("sign-in refusals are pages, not answers: _refused_sign_in")
     if isinstance(target, _NoResults):
         return reader.search(target.claim.claim_id)
     if isinstance(target, _EligibilityPage):
@@ -456,6 +520,12 @@ def _fetch(reader: PortalReader, target: _Target, admin: SandboxAdmin) -> httpx.
 # --- the README --------------------------------------------------------------------------------
 def _shows(payer: str, target: _Target, reference_date: date) -> tuple[str, str]:
     """(subject, what the page shows) for the README table."""
+    if isinstance(target, _SignInRefusal):
+        what = "rendered by the app in headless Chromium; " if payer == "MERIDIAN" else ""
+        return "–", (
+            f"sign-in refused: the account already has as many sessions as the portal allows ({what}"
+            "`outcomes.too_many_sessions` must recognise it before `invalid_login`)"
+        )
     if isinstance(target, _NoResults):
         return target.claim.claim_id, "claim search for a claim the payer never received: the no-results state"
     if isinstance(target, _EligibilityPage):
@@ -533,6 +603,9 @@ def capture_payer(endpoints: SandboxEndpoints, portal: ServerName, world: Sandbo
         sign_in_over_http(client, portal)
         reader = PortalReader(client, portal, world.reference_date)
         for name, target in plan:
+            if isinstance(target, _SignInRefusal):
+                pages[name] = scrub(_refused_sign_in(reader, admin), reader.volatile())
+                continue
             pages[name] = _as_saved(_fetch(reader, target, admin), payer == "MERIDIAN", reader.volatile())
     folder = fixtures_dir(payer)
     folder.mkdir(parents=True, exist_ok=True)

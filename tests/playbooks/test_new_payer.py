@@ -58,6 +58,11 @@ login:
         - click: "form[action='/mfa'] button[type=submit]"
   done_when: "a[href='/logout']"
 
+logout:
+  steps:
+    - click: "a[href='/logout']"
+  done_when: "form[action='/login']"
+
 outcomes:
   locked:
     - {selector: ".alert", text: "locked"}
