@@ -9,6 +9,8 @@ not money), means the page is not what the playbook describes: `LayoutMismatch`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,8 +19,15 @@ from pydantic import BaseModel, ConfigDict
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from claims.models import AdjustmentGroup, Benefit, Denial
-from claims.status import ClaimStatus, refine_with_amounts, status_from_277
-from portal_adapters.playbook.schema import BENEFIT_FIELDS, ClaimStatusTask, EligibilityTask, Extraction, FieldSpec
+from claims.status import NOT_DENIALS, ClaimStatus, refine_with_amounts, status_from_277
+from portal_adapters.playbook.schema import (
+    BENEFIT_FIELDS,
+    REMARK_TABLES,
+    ClaimStatusTask,
+    EligibilityTask,
+    Extraction,
+    FieldSpec,
+)
 
 
 class LayoutMismatch(ValueError):
@@ -182,14 +191,42 @@ def _typed(name: str, spec: FieldSpec, text: str | None) -> Any:
 
 
 _DENIAL_CODE = re.compile(r"^(CO|PR|OA|PI)\s*-?\s*([A-Z0-9]{1,5})$")
-_RARC = re.compile(r"[A-Z]{1,2}\d{1,4}")
+_ADJUSTMENT = re.compile(r"^(?:(CO|PR|OA|PI)\s*-?\s*)?([A-Z0-9]{1,5})$")
+_RARC = re.compile(r"\b[A-Z]{1,2}\d{1,4}\b")
 
 
-def _denials(rows: list[dict[str, str | None]], columns: dict[str, FieldSpec]) -> tuple[Denial, ...]:
+def _rarcs(text: str | None) -> tuple[str, ...]:
+    """The remark codes in a cell ("N290", "M15, N130", "Remark N290"), each once, in order."""
+    return tuple(dict.fromkeys(_RARC.findall((text or "").upper())))
+
+
+def _line_number(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and int(text) >= 1 else None
+
+
+@dataclass(frozen=True)
+class Remark:
+    """Remark codes (RARCs) the portal shows apart from an adjustment's row, and what it says they belong to."""
+
+    codes: tuple[str, ...]
+    line: int | None = None
+    group: str | None = None  # the adjustment it names, when the portal names one (CO-16, or just 16)
+    carc: str | None = None
+
+
+def _denials(
+    rows: list[dict[str, str | None]], columns: dict[str, FieldSpec]
+) -> tuple[tuple[Denial, ...], list[Remark]]:
+    """Adjustment rows as denials; a row that holds only remark codes (no group, no CARC) is a remark."""
     denials = []
+    remarks = []
     for index, row in enumerate(rows, start=1):
         where = f"denials row {index}"
         group, carc = (row.get("group") or "").upper(), (row.get("carc") or "").upper()
+        rarcs = _rarcs(row.get("rarc"))
+        if not (group or carc or row.get("code")) and rarcs:
+            remarks.append(Remark(codes=rarcs, line=_line_number(row.get("line"))))
+            continue
         if row.get("code"):
             found = _DENIAL_CODE.match((row["code"] or "").upper())
             if not found:
@@ -198,17 +235,85 @@ def _denials(rows: list[dict[str, str | None]], columns: dict[str, FieldSpec]) -
         if group not in AdjustmentGroup.__members__ or not carc:
             raise LayoutMismatch(where, "not a CARC with an adjustment group")
         amount_spec = columns.get("amount")
-        line = row.get("line")
         denials.append(
             Denial(
                 group=AdjustmentGroup(group),
                 carc=carc,
-                rarcs=tuple(_RARC.findall((row.get("rarc") or "").upper())),
+                rarcs=rarcs,
                 amount=read_money(where, row.get("amount")) if amount_spec else None,
-                line_number=int(line) if line and line.isdigit() else None,
+                line_number=_line_number(row.get("line")),
             )
         )
-    return tuple(denials)
+    return tuple(denials), remarks
+
+
+def _remarks(rows: list[dict[str, str | None]], table: str) -> list[Remark]:
+    """Rows of a remarks list (or of the service lines' remark column); a row without a code has none."""
+    remarks = []
+    for index, row in enumerate(rows, start=1):
+        codes = _rarcs(row.get("rarc"))
+        if not codes:
+            continue
+        group = carc = None
+        named = (row.get("adjustment") or "").upper().strip()
+        if named:
+            found = _ADJUSTMENT.match(named)
+            if found is None:
+                raise LayoutMismatch(f"{table} row {index}", "the adjustment is not a CARC or GROUP-CARC")
+            group, carc = found.group(1), found.group(2)
+        remarks.append(Remark(codes=codes, line=_line_number(row.get("line")), group=group, carc=carc))
+    return remarks
+
+
+def _likeliest(denials: Sequence[Denial], candidates: list[int]) -> list[int]:
+    """Of one line's adjustments, those a remark most likely explains: the ones that need work, else
+    those that are not a contractual write-off (a PR-204 beside its CO-45), else all of them."""
+    for keep in (
+        lambda d: d.needs_work,
+        lambda d: (d.group.value, d.carc) not in NOT_DENIALS,
+    ):
+        chosen = [i for i in candidates if keep(denials[i])]
+        if chosen:
+            return chosen
+    return candidates
+
+
+def _targets(denials: Sequence[Denial], remark: Remark) -> list[int]:
+    """Which adjustments a remark belongs to: the one it names, else those of its line, else the
+    claim's one adjustment that needs work; none when the page does not say (a claim-level remark)."""
+    if remark.carc is not None:
+        named = [
+            i
+            for i, d in enumerate(denials)
+            if d.carc == remark.carc and (remark.group is None or d.group.value == remark.group)
+        ]
+        on_line = [i for i in named if denials[i].line_number == remark.line]
+        if named:
+            return on_line if remark.line is not None and on_line else named
+    if remark.line is not None:
+        on_line = [i for i, d in enumerate(denials) if d.line_number == remark.line]
+        if on_line:
+            return _likeliest(denials, on_line)
+    needing_work = [i for i, d in enumerate(denials) if d.needs_work]
+    return needing_work if len(needing_work) == 1 else []
+
+
+def attach_remarks(denials: Sequence[Denial], remarks: Sequence[Remark]) -> tuple[tuple[Denial, ...], tuple[str, ...]]:
+    """Put each remark code on the adjustment(s) it belongs to (`_targets`); return the denials and the
+    codes that belong to none (claim-level remarks), each code once per adjustment and once overall."""
+    codes: list[list[str]] = [list(d.rarcs) for d in denials]
+    left: list[str] = []
+    for remark in remarks:
+        targets = _targets(denials, remark)
+        for index in targets:
+            codes[index] += remark.codes
+        if not targets:
+            left += remark.codes
+    attached = tuple(
+        d.model_copy(update={"rarcs": tuple(dict.fromkeys(c))}) for d, c in zip(denials, codes, strict=True)
+    )
+    on_some = {code for d in attached for code in d.rarcs}
+    return attached, tuple(code for code in dict.fromkeys(left) if code not in on_some)
 
 
 class ClaimReading(BaseModel):
@@ -228,6 +333,7 @@ class ClaimReading(BaseModel):
     check_number: str | None = None
     payment_date: date | None = None
     denials: tuple[Denial, ...] = ()
+    remarks: tuple[str, ...] = ()  # claim-level remark codes that belong to no adjustment the page shows
 
 
 def read_claim(page: ExtractedPage, task: ClaimStatusTask) -> ClaimReading:
@@ -247,9 +353,17 @@ def read_claim(page: ExtractedPage, task: ClaimStatusTask) -> ClaimReading:
     else:
         raise LayoutMismatch("status", "the page shows neither a status category nor status words")
     denial_table = task.extract.tables.get("denials")
-    denials = _denials(page.tables.get("denials", []), denial_table.columns) if denial_table else ()
+    denials, remarks = _denials(page.tables.get("denials", []), denial_table.columns) if denial_table else ((), [])
+    for table in REMARK_TABLES:
+        remarks += _remarks(page.tables.get(table, []), table)
+    denials, claim_remarks = attach_remarks(denials, remarks)
     status = refine_with_amounts(status, typed.get("paid_amount"), any(d.needs_work for d in denials))
-    return ClaimReading(status=status, denials=denials, **{k: v for k, v in typed.items() if v is not None})
+    return ClaimReading(
+        status=status,
+        denials=denials,
+        remarks=claim_remarks,
+        **{k: v for k, v in typed.items() if v is not None},
+    )
 
 
 class EligibilityReading(BaseModel):

@@ -447,6 +447,14 @@ CLAIM_FIELDS = frozenset(
     }
 )
 DENIAL_COLUMNS = frozenset({"group", "carc", "code", "rarc", "amount", "line"})
+#: Remark codes (RARCs) shown apart from their adjustment's row: table -> (columns it may read, columns it must).
+#: `remarks`: a list of remarks for the claim, one or more codes a row ("Remark N290"), optionally with
+#: the service line and the adjustment (CARC or GROUP-CARC) it belongs to; `line_remarks`: the
+#: service lines' own remark column (rows are the service lines).
+REMARK_TABLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "line_remarks": (frozenset({"rarc", "line"}), frozenset({"rarc", "line"})),
+    "remarks": (frozenset({"rarc", "line", "adjustment"}), frozenset({"rarc"})),
+}
 #: Benefits a portal shows one value each (not as a table): name -> (benefit kind, what the value is).
 BENEFIT_FIELDS: dict[str, tuple[str, str]] = {
     "copay": ("copay", "amount"),
@@ -487,11 +495,19 @@ class ClaimStatusTask(Strict):
         if "category_code" not in self.extract.fields and not self.status_words:
             raise ValueError("without a category_code field, 'status_words' must map the portal's words")
         for name, table in self.extract.tables.items():
-            if name != "denials":
-                raise ValueError(f"unknown table {name!r}: the claim task reads only 'denials'")
-            unknown_columns = set(table.columns) - DENIAL_COLUMNS
+            if name == "denials":
+                known, needed = DENIAL_COLUMNS, frozenset[str]()
+            elif name in REMARK_TABLES:
+                known, needed = REMARK_TABLES[name]
+            else:
+                raise ValueError(
+                    f"unknown table {name!r}: the claim task reads 'denials', {', '.join(map(repr, REMARK_TABLES))}"
+                )
+            unknown_columns = set(table.columns) - known
             if unknown_columns:
-                raise ValueError(f"unknown denial column(s) {sorted(unknown_columns)}; known: {sorted(DENIAL_COLUMNS)}")
+                raise ValueError(f"unknown {name} column(s) {sorted(unknown_columns)}; known: {sorted(known)}")
+            if needed - set(table.columns):
+                raise ValueError(f"the {name} table needs column(s) {sorted(needed - set(table.columns))}")
         return self
 
 

@@ -3,7 +3,9 @@
 A frameset (banner, menu, main), pages laid out with nested tables and upper-case markup, a security
 question instead of TOTP, dates as MM/DD/YYYY, amounts as $1,234.56, statuses in words ("In Process",
 "Finalized - Denied", "Additional Information Requested"), 15 claims a page behind "Next 15 >>".
-Old habits included: a rate-limited request gets a 200 "too many requests" page, not a 429.
+Old habits included: a rate-limited request gets a 200 "too many requests" page, not a 429, and the
+claim page lists remark codes (RARCs) apart from the adjustments they explain ("REMARK N290", by
+service line, with no amount), as Medicare remittance pages print them.
 
 Layout 2 renames ids to ASP.NET-style control ids and moves the status to the second column
 under a new header.
@@ -58,6 +60,7 @@ LAYOUTS: dict[int, dict[str, str]] = {
         "count": "recCount",
         "detail": "ClaimDetail",
         "reasons": "AdjReasons",
+        "remarks": "RemarkCodes",
         "elig_form": "frmElig",
         "elig_mbrid": "eligmbrid",
         "elig_dob": "eligdob",
@@ -91,6 +94,7 @@ LAYOUTS: dict[int, dict[str, str]] = {
         "count": "ctl00_Main_lblRecordCount",
         "detail": "ctl00_Main_tblClaim",
         "reasons": "ctl00_Main_gvAdjustments",
+        "remarks": "ctl00_Main_gvRemarks",
         "elig_form": "aspnetForm",
         "elig_mbrid": "ctl00_Main_txtBeneId",
         "elig_dob": "ctl00_Main_txtDob",
@@ -407,24 +411,38 @@ class KeystonePortal:
             f'<TR><TD BGCOLOR="#EEEEEE"><B>{label}:</B></TD><TD ID="{prefix}{key}">{esc(value)}</TD></TR>'
             for key, label, value in facts
         )
+        # Adjustments are group + reason + amount; their remark codes come after, in a list of their own
+        # (one "REMARK N290" a row, with the service line it is about, and no amount), as Medicare's
+        # remittance pages print them.
         reasons = "".join(
             f"<TR><TD>{line.line_number}</TD><TD>{line.procedure_code}</TD><TD>{adj.group}</TD><TD>{adj.carc}</TD>"
-            f"<TD>{adj.rarc or ''}</TD>"
             f"<TD>{esc(GROUP_TEXTS[adj.group].upper())} - {esc(CARC_TEXTS[adj.carc].upper())}"
-            + (f" ({esc(RARC_TEXTS[adj.rarc].upper())})" if adj.rarc else "")
-            + f'</TD><TD ALIGN="RIGHT">{dollars(adj.amount)}</TD></TR>'
+            f'</TD><TD ALIGN="RIGHT">{dollars(adj.amount)}</TD></TR>'
             for line in claim.lines
             for adj in line.adjustments
+        )
+        remarks = "".join(
+            f"<TR><TD>{line.line_number}</TD><TD>REMARK {adj.rarc}</TD>"
+            f"<TD>{esc(RARC_TEXTS[adj.rarc].upper())}</TD></TR>"
+            for line in claim.lines
+            for adj in line.adjustments
+            if adj.rarc
         )
         reason_table = ""
         if reasons:
             head = "".join(
                 f'<TD BGCOLOR="#CCCCCC"><B>{h}</B></TD>'
-                for h in ("LINE", "PROC", "GROUP", "REASON", "REMARK", "DESCRIPTION", "AMOUNT")
+                for h in ("LINE", "PROC", "GROUP", "REASON", "DESCRIPTION", "AMOUNT")
             )
             reason_table = (
                 f'<P><B>ADJUSTMENT REASONS</B></P><TABLE ID="{ids["reasons"]}" BORDER="1" CELLSPACING="0" '
                 f'CELLPADDING="3"><TR>{head}</TR>{reasons}</TABLE>'
+            )
+        if remarks:
+            head = "".join(f'<TD BGCOLOR="#CCCCCC"><B>{h}</B></TD>' for h in ("LINE", "REMARK", "DESCRIPTION"))
+            reason_table += (
+                f'<P><B>REMARK CODES</B></P><TABLE ID="{ids["remarks"]}" BORDER="1" CELLSPACING="0" '
+                f'CELLPADDING="3"><TR>{head}</TR>{remarks}</TABLE>'
             )
         return (
             f'<TABLE BORDER="0" WIDTH="100%"><TR><TD VALIGN="TOP"><TABLE ID="{ids["detail"]}" BORDER="1" '

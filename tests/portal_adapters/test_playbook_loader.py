@@ -1,5 +1,6 @@
 """Playbooks are validated on load; every error names the file, the line and the key path."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,77 @@ def test_the_real_playbooks_declare_nothing_unsafe() -> None:
     good, problems = validate_all()
     assert problems == []
     assert {p.payer_id for p in good} == {"SUNRISE", "MERIDIAN", "KEYSTONE"}
+
+
+# --- signing out, too many sessions, remark tables ------------------------------------------------
+LOGOUT = """\
+logout:
+  steps:
+    - goto: /logout
+  done_when: "#login"
+"""
+
+
+def test_logout_and_too_many_sessions_load_with_their_defaults(tmp_path: Path) -> None:
+    text = MINIMAL.replace("outcomes:\n", LOGOUT + "outcomes:\n  too_many_sessions:\n    - {text: 'too many'}\n")
+    playbook = load_playbook(write(tmp_path, text))
+    assert playbook.logout is not None
+    assert playbook.logout.timeout_ms == 5000 and playbook.logout.frame is None
+    assert [r.text for r in playbook.outcomes.too_many_sessions] == ["too many"]
+    minimal = load_playbook(write(tmp_path, MINIMAL))
+    assert minimal.logout is None and minimal.outcomes.too_many_sessions == []
+
+
+@pytest.mark.parametrize(
+    ("logout", "key", "message"),
+    [
+        ("logout:\n  steps: []\n", "logout.steps", "at least 1 item"),
+        ("logout:\n  steps:\n    - goto: /logout?c={claim.claim_id}\n", "logout", "no claim or patient"),
+        ("logout:\n  steps:\n    - goto: https://elsewhere.example/logout\n", "logout.steps.0.goto", "origins"),
+        ("logout:\n  steps:\n    - goto: /logout\n  timeout_ms: 100\n", "logout.timeout_ms", "greater than"),
+    ],
+)
+def test_a_bad_logout_is_refused_with_its_key(tmp_path: Path, logout: str, key: str, message: str) -> None:
+    with pytest.raises(PlaybookError, match=f"key {re.escape(key)}.*{message}"):
+        load_playbook(write(tmp_path, MINIMAL.replace("outcomes:\n", logout + "outcomes:\n")))
+
+
+REMARKS = """\
+    tables:
+      remarks:
+        rows: "#remarks li"
+        columns:
+          rarc: {selector: ".code"}
+          line: {selector: ".line"}
+          adjustment: {selector: ".for"}
+      line_remarks:
+        rows: "#lines tr"
+        columns:
+          line: {selector: ".n"}
+          rarc: {selector: ".remarks"}
+"""
+
+
+def test_remark_tables_load(tmp_path: Path) -> None:
+    text = MINIMAL.replace("  status_words:\n", REMARKS + "  status_words:\n")
+    tables = load_playbook(write(tmp_path, text)).claim_status.extract.tables
+    assert set(tables) == {"remarks", "line_remarks"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('          rarc: {selector: ".code"}\n', "", "the remarks table needs column"),
+        ('          line: {selector: ".n"}\n', "", "the line_remarks table needs column"),
+        (
+            '          adjustment: {selector: ".for"}\n',
+            '          amount: {selector: ".for"}\n',
+            "unknown remarks column",
+        ),
+        ("      line_remarks:\n", "      remark_list:\n", "unknown table 'remark_list'"),
+    ],
+)
+def test_bad_remark_tables_are_refused(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = MINIMAL.replace("  status_words:\n", REMARKS.replace(old, new, 1) + "  status_words:\n")
+    with pytest.raises(PlaybookError, match=message):
+        load_playbook(write(tmp_path, text))

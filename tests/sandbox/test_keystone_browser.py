@@ -8,6 +8,7 @@ from playwright.sync_api import Frame, Page, expect
 from sandbox.accounts import ServerName, demo_account
 from sandbox.codes import Outcome
 from sandbox.dataset import load_world
+from sandbox.models import Adjustment, SandboxClaim, ServiceLine
 from sandbox.servers import SandboxEndpoints
 from sandbox.testing import SandboxAdmin
 from tests.sandbox.conftest import pick_claim
@@ -41,6 +42,10 @@ def sign_on(
     return main
 
 
+def adjustments(claim: SandboxClaim) -> list[tuple[ServiceLine, Adjustment]]:
+    return [(line, adj) for line in claim.lines for adj in line.adjustments]
+
+
 def test_sign_on_search_by_icn_and_read_a_denied_claim(page: Page, sandbox: SandboxEndpoints) -> None:
     claim = pick_claim("KEYSTONE", Outcome.DENIED, with_rarc=True)
     record = claim.payer
@@ -62,9 +67,15 @@ def test_sign_on_search_by_icn_and_read_a_denied_claim(page: Page, sandbox: Sand
     expect(main.locator("#lblbilled")).to_have_text(f"${claim.billed_amount:,.2f}")
     expect(main.locator("#lblpaid")).to_have_text("$0.00")
     reasons = main.locator("#AdjReasons tr").evaluate_all(
-        "rows => rows.slice(1).map(r => [...r.cells].slice(2, 5).map(c => c.innerText))"
+        "rows => rows.slice(1).map(r => [...r.cells].slice(0, 4).map(c => c.innerText))"
     )
-    assert reasons == [[a.group, a.carc, a.rarc or ""] for a in claim.adjustments]
+    assert reasons == [[str(line.line_number), line.procedure_code, a.group, a.carc] for line, a in adjustments(claim)]
+    # remark codes are not in the adjustment rows: they are listed apart, one "REMARK N290" a row, by line
+    remarks = main.locator("#RemarkCodes tr").evaluate_all(
+        "rows => rows.slice(1).map(r => [...r.cells].slice(0, 2).map(c => c.innerText))"
+    )
+    assert remarks == [[str(line.line_number), f"REMARK {a.rarc}"] for line, a in adjustments(claim) if a.rarc]
+    assert remarks
 
 
 def test_member_and_date_search_pages_and_eligibility(page: Page, sandbox: SandboxEndpoints) -> None:
