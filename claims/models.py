@@ -384,3 +384,107 @@ class BotRun(Model):
     lease_expires_at: datetime | None = Field(
         default=None, description="a running run whose lease is past this is dead: marked interrupted on the next start"
     )
+
+
+# --- sweeps and events --------------------------------------------------------------------------
+
+SWEEP_REASON_MAX = 300  # a sweep item's due reason, in plain words ("pending, last checked 6 days ago; ...")
+SWEEP_ERROR_MAX = 40  # an ErrorKind / reason code
+EVENT_KIND_MAX = 40
+
+
+class SweepKind(StrEnum):
+    STATUS = "status"
+    ELIGIBILITY = "eligibility"
+
+
+class SweepState(StrEnum):
+    PLANNED = "planned"
+    RUNNING = "running"
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"  # its process died (lease ran out) or it was stopped: resumable
+    FAILED = "failed"
+
+
+class SweepItemState(StrEnum):
+    PLANNED = "planned"  # still due in this sweep
+    DONE = "done"  # an answer was recorded
+    FAILED = "failed"  # asked and failed, or not asked because its payer stopped (last_error_kind says why)
+    SKIPPED = "skipped"  # not asked: the payer is held, or has no adapter (last_error_kind says why)
+    QUARANTINED = "quarantined"  # not asked: the payer failed its canary
+
+
+class Sweep(Model):
+    """One scheduled (or manual) pass over the due claims. PHI-free: ids, states, a short note."""
+
+    id: int | None = None
+    kind: SweepKind = SweepKind.STATUS
+    trigger: str = Field(default="cli", min_length=1, max_length=40)
+    created_at: datetime = Field(default_factory=utc_now)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    state: SweepState = SweepState.PLANNED
+    heartbeat_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=BOT_RUN_NOTE_MAX)
+
+
+class SweepItem(Model):
+    """One claim a sweep checks: why it is due, and what became of it."""
+
+    id: int | None = None
+    sweep_id: int | None = None
+    claim_id: str
+    payer_id: str
+    route: str = Field(max_length=20)
+    priority: int = Field(ge=0, description="1 = asked first")
+    due_reason: str = Field(max_length=SWEEP_REASON_MAX)
+    state: SweepItemState = SweepItemState.PLANNED
+    attempts: int = 0
+    last_error_kind: str | None = Field(default=None, max_length=SWEEP_ERROR_MAX)
+    status_check_id: int | None = None
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class EventKind(StrEnum):
+    STATUS_CHANGED = "status_changed"
+    PAID = "paid"
+    DENIED = "denied"
+    PARTIALLY_PAID = "partially_paid"
+    REJECTED = "rejected"
+    NOT_FOUND = "not_found"
+    INFO_REQUESTED = "info_requested"
+    ELIGIBILITY_INACTIVE = "eligibility_inactive"
+    BOT_FAILURE = "bot_failure"
+    CANARY_FAILED = "canary_failed"
+
+
+#: A claim whose current status becomes one of these raises the event of that name; any other
+#: change of status raises `status_changed`. One event per change, never two.
+STATUS_EVENT_KINDS: dict[ClaimStatus, EventKind] = {
+    ClaimStatus.PAID: EventKind.PAID,
+    ClaimStatus.DENIED: EventKind.DENIED,
+    ClaimStatus.PARTIALLY_PAID: EventKind.PARTIALLY_PAID,
+    ClaimStatus.REJECTED: EventKind.REJECTED,
+    ClaimStatus.NOT_FOUND: EventKind.NOT_FOUND,
+    ClaimStatus.INFO_REQUESTED: EventKind.INFO_REQUESTED,
+}
+
+EventValue = str | int | float | bool | None | list[str]
+
+
+class Event(Model):
+    """Something that changed, for the assistant and the escalations to act on (the outbox).
+
+    The payload is PHI-free by construction: ids, codes, amounts as decimal strings, statuses.
+    """
+
+    id: int | None = None
+    kind: EventKind
+    claim_id: str | None = None
+    payer_id: str | None = None
+    sweep_id: int | None = None
+    payload: dict[str, EventValue] = Field(default_factory=dict)
+    dedupe_key: str = Field(min_length=1, max_length=DEDUPE_KEY_MAX)
+    created_at: datetime = Field(default_factory=utc_now)
+    dispatched_at: datetime | None = None

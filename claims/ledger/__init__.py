@@ -7,6 +7,7 @@ give pydantic models only (claims.models, and the views below); no rows or dicts
 from claims.ledger.migrate import is_current, upgrade
 from claims.ledger.repository import (
     ClaimNotFoundError,
+    ClaimSnapshot,
     ClaimSummary,
     ClaimUpsertCounts,
     Ledger,
@@ -14,10 +15,12 @@ from claims.ledger.repository import (
     PayerHold,
     UnmatchedItem,
     UnmatchedKind,
+    sweep_dedupe_key,
 )
 
 __all__ = [
     "ClaimNotFoundError",
+    "ClaimSnapshot",
     "ClaimSummary",
     "ClaimUpsertCounts",
     "Ledger",
@@ -26,5 +29,6 @@ __all__ = [
     "UnmatchedItem",
     "UnmatchedKind",
     "is_current",
+    "sweep_dedupe_key",
     "upgrade",
 ]

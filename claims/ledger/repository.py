@@ -28,15 +28,19 @@ from claims.ledger.schema import (
     denials,
     edi_files,
     eligibility_checks,
+    events,
     patients,
     payer_holds,
     payers,
     payments,
     service_lines,
     status_checks,
+    sweep_items,
+    sweeps,
     unmatched_items,
 )
 from claims.models import (
+    STATUS_EVENT_KINDS,
     Action,
     AdjustmentGroup,
     BotRun,
@@ -45,6 +49,8 @@ from claims.models import (
     Claim,
     Denial,
     EligibilityCheck,
+    Event,
+    EventKind,
     FrequencyCode,
     Patient,
     Payer,
@@ -53,9 +59,14 @@ from claims.models import (
     Payment,
     ServiceLine,
     StatusCheck,
+    Sweep,
+    SweepItem,
+    SweepItemState,
+    SweepKind,
+    SweepState,
     utc_now,
 )
-from claims.status import UNINFORMATIVE_STATUSES, ClaimStatus
+from claims.status import FINAL_STATUSES, UNINFORMATIVE_STATUSES, ClaimStatus
 
 _UNINFORMATIVE = [s.value for s in UNINFORMATIVE_STATUSES]
 _IN_CHUNK = 500  # ids per IN (...) query; stays far below SQLite's bound-parameter limit
@@ -85,6 +96,21 @@ class ClaimSummary(BaseModel):
     status: ClaimStatus
     status_checked_at: datetime | None
     paid_amount: Decimal | None
+
+
+class ClaimSnapshot(BaseModel):
+    """What the sweep planner needs to know about one claim (bots.planner): no PHI at all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim_id: str
+    payer_id: str
+    status: ClaimStatus  # current (derived) status
+    service_date_from: date
+    submitted_date: date | None
+    billed_amount: Decimal
+    last_checked_at: datetime | None = None  # the latest check of any kind, failed attempts too
+    last_answer_status: ClaimStatus | None = None  # that check's status (unavailable when it failed)
 
 
 class UnmatchedKind(StrEnum):
@@ -215,6 +241,41 @@ def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.split(";") if part)
+
+
+def sweep_dedupe_key(sweep_id: int, claim_id: str) -> str:
+    return f"sweep:{sweep_id}:{claim_id}"
+
+
+def _status_event(
+    check: StatusCheck,
+    check_id: int,
+    payer_id: str,
+    was: ClaimStatus,
+    now: ClaimStatus,
+    sweep_id: int | None,
+) -> Event:
+    """The one event a change of a claim's current status raises: named after the new status when it
+    needs someone (paid, denied, ...), else status_changed. PHI-free: ids, codes, amounts, statuses."""
+    kind = STATUS_EVENT_KINDS.get(now, EventKind.STATUS_CHANGED)
+    return Event(
+        kind=kind,
+        claim_id=check.claim_id,
+        payer_id=payer_id,
+        sweep_id=sweep_id,
+        payload={
+            "status_check_id": check_id,
+            "status_before": was.value,
+            "status": now.value,
+            "source": check.source.value,
+            "category_code": check.category_code,
+            "status_code": check.status_code,
+            "paid_amount": None if check.paid_amount is None else str(check.paid_amount),
+            "denials": [d.code for d in check.denials if d.needs_work],
+            "evidence_ref": check.evidence_ref,
+        },
+        dedupe_key=f"event:{kind.value}:{check.claim_id}:{check_id}",
+    )
 
 
 class LedgerWriter:
@@ -361,13 +422,34 @@ class LedgerWriter:
         ).scalar()
         return None if inserted is None else int(inserted)
 
-    def record_status_check(self, check: StatusCheck) -> bool:
-        """Append one payer answer. Returns False when its dedupe key was recorded before."""
+    def record_status_check(self, check: StatusCheck, sweep_id: int | None = None) -> bool:
+        """Append one payer answer, and in the same transaction the event its status change raises
+        (see `_status_event`). Returns False when its dedupe key was recorded before."""
+        return self._record_check(check, sweep_id) is not None
+
+    def _current(self, claim_pk: int) -> Any:
+        """The claim's latest informative check: (status, status_at, checked_at)."""
+        return self._conn.execute(
+            sa.select(status_checks.c.status, status_checks.c.status_at, status_checks.c.checked_at)
+            .where(status_checks.c.claim_pk == claim_pk, status_checks.c.status.not_in(_UNINFORMATIVE))
+            .order_by(*_LATEST_FIRST)
+            .limit(1)
+        ).first()
+
+    def _record_check(self, check: StatusCheck, sweep_id: int | None) -> int | None:
+        claim = self._conn.execute(
+            sa.select(claims.c.id, claims.c.payer_id, claims.c.submitted_date).where(
+                claims.c.claim_id == check.claim_id
+            )
+        ).first()
+        if claim is None:
+            raise ClaimNotFoundError(check.claim_id)
+        before = self._current(claim.id)
         check_id = self._insert_new(
             status_checks,
             status_checks.c.dedupe_key,
             {
-                "claim_pk": self._claim_pk(check.claim_id),
+                "claim_pk": claim.id,
                 "checked_at": check.checked_at,
                 "effective_at": check.effective_at,
                 "status_at": check.status_at,
@@ -389,7 +471,7 @@ class LedgerWriter:
             },
         )
         if check_id is None:
-            return False
+            return None
         if check.denials:
             self._conn.execute(
                 denials.insert(),
@@ -405,7 +487,15 @@ class LedgerWriter:
                     for d in check.denials
                 ],
             )
-        return True
+        was = _derived_status(None if before is None else before.status, claim.submitted_date)
+        now = was
+        if check.status not in UNINFORMATIVE_STATUSES and (
+            before is None or (check.status_at, check.checked_at) >= (before.status_at, before.checked_at)
+        ):
+            now = check.status
+        if now is not was:
+            self._add_event(_status_event(check, check_id, claim.payer_id, was, now, sweep_id), claim.id)
+        return check_id
 
     def record_payment(self, payment: Payment) -> bool:
         """Record one payment. Returns False when its dedupe key was recorded before."""
@@ -429,8 +519,16 @@ class LedgerWriter:
         )
 
     def record_eligibility(self, check: EligibilityCheck) -> int:
+        """Append one eligibility answer; coverage found inactive where it was active (or never
+        asked) raises an `eligibility_inactive` event in the same transaction."""
         patient_pk = self._patient_ids([(check.payer_id, check.patient)])[_patient_key(check.payer_id, check.patient)]
-        return int(
+        was_active = self._conn.execute(
+            sa.select(eligibility_checks.c.active)
+            .where(eligibility_checks.c.patient_id == patient_pk, eligibility_checks.c.payer_id == check.payer_id)
+            .order_by(eligibility_checks.c.checked_at.desc(), eligibility_checks.c.id.desc())
+            .limit(1)
+        ).scalar()
+        check_id = int(
             self._conn.execute(
                 eligibility_checks.insert().returning(eligibility_checks.c.id),
                 {
@@ -448,6 +546,22 @@ class LedgerWriter:
                 },
             ).scalar_one()
         )
+        if not check.active and was_active is not False:
+            self.add_event(
+                Event(
+                    kind=EventKind.ELIGIBILITY_INACTIVE,
+                    payer_id=check.payer_id,
+                    payload={
+                        "eligibility_check_id": check_id,
+                        "service_date": check.service_date.isoformat(),
+                        "source": check.source.value,
+                        "rejection_code": check.rejection_code,
+                        "evidence_ref": check.evidence_ref,
+                    },
+                    dedupe_key=f"event:{EventKind.ELIGIBILITY_INACTIVE.value}:{check_id}",
+                )
+            )
+        return check_id
 
     def record_action(self, action: Action) -> bool:
         """Audit one action. Returns False (and records nothing) when its idempotency key exists."""
@@ -584,6 +698,171 @@ class LedgerWriter:
             .returning(*payer_holds.c)
         ).first()
         return None if row is None else PayerHold.model_validate(row._asdict())
+
+    # --- events (the outbox) ---------------------------------------------------------------------
+
+    def add_event(self, event: Event) -> bool:
+        """Append an event unless its dedupe key exists (a re-delivered job raises nothing twice)."""
+        return self._add_event(event, self._claim_pk(event.claim_id) if event.claim_id else None)
+
+    def _add_event(self, event: Event, claim_pk: int | None) -> bool:
+        return (
+            self._insert_new(
+                events,
+                events.c.dedupe_key,
+                {
+                    "kind": event.kind.value,
+                    "claim_pk": claim_pk,
+                    "payer_id": event.payer_id,
+                    "sweep_id": event.sweep_id,
+                    "payload": event.payload,
+                    "dedupe_key": event.dedupe_key,
+                    "created_at": event.created_at,
+                },
+            )
+            is not None
+        )
+
+    def mark_dispatched(self, event_ids: Sequence[int]) -> int:
+        """Consumers say they acted on these events; returns how many were still pending."""
+        done = 0
+        for start in range(0, len(event_ids), _IN_CHUNK):
+            done += self._conn.execute(
+                events.update()
+                .where(events.c.id.in_(list(event_ids[start : start + _IN_CHUNK])), events.c.dispatched_at.is_(None))
+                .values(dispatched_at=utc_now())
+            ).rowcount
+        return done
+
+    # --- sweeps ------------------------------------------------------------------------------------
+
+    def _claim_pks(self, claim_ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(claim_ids), _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(claims.c.claim_id, claims.c.id).where(
+                    claims.c.claim_id.in_(claim_ids[start : start + _IN_CHUNK])
+                )
+            )
+            found.update({row.claim_id: row.id for row in rows})
+        return found
+
+    def create_sweep(self, sweep: Sweep, items: Sequence[SweepItem]) -> int:
+        """Record a planned sweep and its items (state planned); returns the sweep's id."""
+        sweep_id = int(
+            self._conn.execute(
+                sweeps.insert().returning(sweeps.c.id), sweep.model_dump(mode="python", exclude={"id"})
+            ).scalar_one()
+        )
+        pks = self._claim_pks([item.claim_id for item in items])
+        missing = [item.claim_id for item in items if item.claim_id not in pks]
+        if missing:
+            raise ClaimNotFoundError(missing[0])
+        if items:
+            self._conn.execute(
+                sweep_items.insert(),
+                [
+                    item.model_dump(mode="python", exclude={"id", "claim_id", "sweep_id"})
+                    | {"sweep_id": sweep_id, "claim_pk": pks[item.claim_id]}
+                    for item in items
+                ],
+            )
+        return sweep_id
+
+    def start_sweep(self, sweep_id: int, lease: timedelta) -> None:
+        """The sweep runs (again): state running, a fresh lease; started_at stays the first start."""
+        now = utc_now()
+        self._conn.execute(
+            sweeps.update()
+            .where(sweeps.c.id == sweep_id)
+            .values(
+                state=SweepState.RUNNING.value,
+                started_at=sa.func.coalesce(sweeps.c.started_at, now),
+                finished_at=None,
+                heartbeat_at=now,
+                lease_expires_at=now + lease,
+            )
+        )
+
+    def renew_sweep(self, sweep_id: int, lease: timedelta) -> None:
+        now = utc_now()
+        self._conn.execute(
+            sweeps.update()
+            .where(sweeps.c.id == sweep_id, sweeps.c.state == SweepState.RUNNING.value)
+            .values(heartbeat_at=now, lease_expires_at=now + lease)
+        )
+
+    def finish_sweep(self, sweep_id: int, state: SweepState, note: str | None = None) -> None:
+        self._conn.execute(
+            sweeps.update()
+            .where(sweeps.c.id == sweep_id)
+            .values(state=state.value, finished_at=utc_now(), lease_expires_at=None, note=note)
+        )
+
+    def interrupt_stale_sweeps(self, now: datetime | None = None) -> int:
+        """Mark running sweeps whose lease ran out `interrupted` (their process died); returns how many."""
+        now = now or utc_now()
+        return int(
+            self._conn.execute(
+                sweeps.update()
+                .where(
+                    sweeps.c.state == SweepState.RUNNING.value,
+                    sa.or_(sweeps.c.lease_expires_at.is_(None), sweeps.c.lease_expires_at < now),
+                )
+                .values(
+                    state=SweepState.INTERRUPTED.value,
+                    finished_at=now,
+                    note="no heartbeat before its lease ran out: the process ended without finishing",
+                )
+            ).rowcount
+        )
+
+    def record_sweep_answer(
+        self,
+        sweep_id: int,
+        check: StatusCheck,
+        state: SweepItemState = SweepItemState.DONE,
+        error_kind: str | None = None,
+    ) -> bool:
+        """One answer of a sweep and its item's new state, in this one transaction. The check is keyed
+        `sweep:<sweep>:<claim>`, so a re-delivered job records nothing twice (returns False then)."""
+        check = check.model_copy(update={"dedupe_key": sweep_dedupe_key(sweep_id, check.claim_id)})
+        check_id = self._record_check(check, sweep_id)
+        recorded = check_id is not None
+        if check_id is None:
+            check_id = self._conn.execute(
+                sa.select(status_checks.c.id).where(status_checks.c.dedupe_key == check.dedupe_key)
+            ).scalar_one()
+        self._conn.execute(
+            sweep_items.update()
+            .where(sweep_items.c.sweep_id == sweep_id, sweep_items.c.claim_pk == self._claim_pk(check.claim_id))
+            .values(
+                state=state.value,
+                attempts=sweep_items.c.attempts + int(recorded),
+                last_error_kind=error_kind,
+                status_check_id=check_id,
+                updated_at=utc_now(),
+            )
+        )
+        return recorded
+
+    def set_sweep_items(
+        self, sweep_id: int, claim_ids: Sequence[str], state: SweepItemState, error_kind: str | None
+    ) -> int:
+        """Items still planned that end without an answer (quarantined, skipped, failed unasked)."""
+        pks = list(self._claim_pks(claim_ids).values())
+        changed = 0
+        for start in range(0, len(pks), _IN_CHUNK):
+            changed += self._conn.execute(
+                sweep_items.update()
+                .where(
+                    sweep_items.c.sweep_id == sweep_id,
+                    sweep_items.c.claim_pk.in_(pks[start : start + _IN_CHUNK]),
+                    sweep_items.c.state == SweepItemState.PLANNED.value,
+                )
+                .values(state=state.value, last_error_kind=error_kind, updated_at=utc_now())
+            ).rowcount
+        return changed
 
 
 #: The order in which a claim's checks say what its status is now: by when the answer was true (the
@@ -949,3 +1228,177 @@ class Ledger:
                 )
                 for r in conn.execute(query.order_by(actions.c.id))
             ]
+
+    # --- events ------------------------------------------------------------------------------------
+
+    def events(
+        self,
+        since: datetime | None = None,
+        kind: EventKind | None = None,
+        sweep_id: int | None = None,
+        pending_only: bool = False,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events, oldest first."""
+        query = sa.select(events, claims.c.claim_id).outerjoin(claims, claims.c.id == events.c.claim_pk)
+        if since is not None:
+            query = query.where(events.c.created_at >= since)
+        if kind is not None:
+            query = query.where(events.c.kind == kind.value)
+        if sweep_id is not None:
+            query = query.where(events.c.sweep_id == sweep_id)
+        if pending_only:
+            query = query.where(events.c.dispatched_at.is_(None))
+        query = query.order_by(events.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [Event.model_validate(_without(row._asdict(), "claim_pk")) for row in conn.execute(query)]
+
+    def pending_events(self, limit: int = 100) -> list[Event]:
+        """Events no consumer has marked dispatched yet, oldest first."""
+        return self.events(pending_only=True, limit=limit)
+
+    def mark_dispatched(self, event_ids: Sequence[int]) -> int:
+        with self.writer() as writer:
+            return writer.mark_dispatched(event_ids)
+
+    # --- sweeps ------------------------------------------------------------------------------------
+
+    def sweep(self, sweep_id: int) -> Sweep | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sweeps).where(sweeps.c.id == sweep_id)).first()
+        return None if row is None else Sweep.model_validate(row._asdict())
+
+    def sweeps(self, limit: int | None = None) -> list[Sweep]:
+        """Sweeps, newest first."""
+        query = sa.select(sweeps).order_by(sweeps.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [Sweep.model_validate(row._asdict()) for row in conn.execute(query)]
+
+    def sweep_items(self, sweep_id: int, state: SweepItemState | None = None) -> list[SweepItem]:
+        """A sweep's items in the order they are asked (priority)."""
+        query = (
+            sa.select(sweep_items, claims.c.claim_id)
+            .join(claims, claims.c.id == sweep_items.c.claim_pk)
+            .where(sweep_items.c.sweep_id == sweep_id)
+            .order_by(sweep_items.c.priority, sweep_items.c.id)
+        )
+        if state is not None:
+            query = query.where(sweep_items.c.state == state.value)
+        with self.engine.connect() as conn:
+            return [SweepItem.model_validate(_without(row._asdict(), "claim_pk")) for row in conn.execute(query)]
+
+    def resumable_sweep(self, kind: SweepKind = SweepKind.STATUS) -> Sweep | None:
+        """The newest sweep that did not finish (interrupted, or planned and never started) and still
+        has planned items: the next sweep continues it instead of planning a new one. Running sweeps
+        whose lease ran out are marked interrupted first."""
+        self.interrupt_stale_sweeps()
+        has_planned = (
+            sa.select(sweep_items.c.id)
+            .where(sweep_items.c.sweep_id == sweeps.c.id, sweep_items.c.state == SweepItemState.PLANNED.value)
+            .exists()
+        )
+        query = (
+            sa.select(sweeps)
+            .where(
+                sweeps.c.kind == kind.value,
+                sweeps.c.state.in_([SweepState.INTERRUPTED.value, SweepState.PLANNED.value]),
+                has_planned,
+            )
+            .order_by(sweeps.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else Sweep.model_validate(row._asdict())
+
+    def interrupt_stale_sweeps(self) -> int:
+        with self.writer() as writer:
+            return writer.interrupt_stale_sweeps()
+
+    def claim_snapshots(self, payer_id: str | None = None) -> list[ClaimSnapshot]:
+        """Every claim as the sweep planner sees it: current status, when it was last asked, the answer."""
+        latest = _latest_informative_checks()
+        last_any = sa.select(
+            status_checks.c.claim_pk,
+            status_checks.c.status,
+            status_checks.c.checked_at,
+            sa.func.row_number()
+            .over(
+                partition_by=status_checks.c.claim_pk,
+                order_by=(status_checks.c.checked_at.desc(), status_checks.c.id.desc()),
+            )
+            .label("rank"),
+        ).subquery()
+        last = sa.select(last_any).where(last_any.c.rank == 1).subquery("last_any")
+        query = (
+            sa.select(
+                claims.c.claim_id,
+                claims.c.payer_id,
+                claims.c.service_date_from,
+                claims.c.submitted_date,
+                claims.c.billed_cents,
+                latest.c.status,
+                last.c.status.label("last_status"),
+                last.c.checked_at.label("last_checked_at"),
+            )
+            .outerjoin(latest, latest.c.claim_pk == claims.c.id)
+            .outerjoin(last, last.c.claim_pk == claims.c.id)
+            .order_by(claims.c.claim_id)
+        )
+        if payer_id is not None:
+            query = query.where(claims.c.payer_id == payer_id)
+        with self.engine.connect() as conn:
+            return [
+                ClaimSnapshot(
+                    claim_id=r.claim_id,
+                    payer_id=r.payer_id,
+                    status=_derived_status(r.status, r.submitted_date),
+                    service_date_from=r.service_date_from,
+                    submitted_date=r.submitted_date,
+                    billed_amount=from_cents(r.billed_cents),
+                    last_checked_at=r.last_checked_at,
+                    last_answer_status=None if r.last_status is None else ClaimStatus(r.last_status),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def days_to_final(self, payer_id: str | None = None) -> dict[str, list[int]]:
+        """Per payer, the days from submission to the first final answer of each finalized claim:
+        the payer's own pace, which the planner's adaptive cadence learns from."""
+        first_final = (
+            sa.select(status_checks.c.claim_pk, sa.func.min(status_checks.c.status_at).label("final_at"))
+            .where(status_checks.c.status.in_([s.value for s in FINAL_STATUSES]))
+            .group_by(status_checks.c.claim_pk)
+            .subquery()
+        )
+        query = (
+            sa.select(claims.c.payer_id, claims.c.submitted_date, first_final.c.final_at)
+            .join(first_final, first_final.c.claim_pk == claims.c.id)
+            .where(claims.c.submitted_date.is_not(None))
+            .order_by(claims.c.payer_id, claims.c.id)
+        )
+        if payer_id is not None:
+            query = query.where(claims.c.payer_id == payer_id)
+        found: dict[str, list[int]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query):
+                final_at = r.final_at if isinstance(r.final_at, datetime) else datetime.fromisoformat(str(r.final_at))
+                days = (final_at.date() - r.submitted_date).days
+                if days >= 0:
+                    found.setdefault(r.payer_id, []).append(days)
+        return found
+
+    def latest_finalized_claim(self, payer_id: str) -> str | None:
+        """The payer's claim with the most recent final answer: the default canary of a sweep."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(claims.c.claim_id)
+                .join(status_checks, status_checks.c.claim_pk == claims.c.id)
+                .where(claims.c.payer_id == payer_id, status_checks.c.status.in_([s.value for s in FINAL_STATUSES]))
+                .order_by(status_checks.c.checked_at.desc(), status_checks.c.id.desc())
+                .limit(1)
+            ).scalar()

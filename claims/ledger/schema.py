@@ -16,12 +16,15 @@ from claims.models import (
     BOT_RUN_NOTE_MAX,
     CATEGORY_CODE_MAX,
     DEDUPE_KEY_MAX,
+    EVENT_KIND_MAX,
     EVIDENCE_REF_MAX,
     PAYER_NUMBER_MAX,
     PAYER_TEXT_MAX,
     PLAN_NAME_MAX,
     RAW_SEGMENT_MAX,
     STATUS_CODE_MAX,
+    SWEEP_ERROR_MAX,
+    SWEEP_REASON_MAX,
 )
 
 NAMING = {
@@ -266,4 +269,58 @@ payer_holds = sa.Table(
         sqlite_where=sa.text("cleared_at IS NULL"),
         postgresql_where=sa.text("cleared_at IS NULL"),
     ),
+)
+
+#: A pass over the due claims (`claimbot sweep`). Like a bot run it renews a lease while it works; a
+#: running sweep past its lease has died and is marked interrupted, and the next sweep continues it.
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("trigger", sa.String(40), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("note", sa.String(BOT_RUN_NOTE_MAX)),
+    sa.Index("ix_sweeps_state_lease", "state", "lease_expires_at"),
+)
+
+#: One claim of a sweep. Its answer and its state change are written in one transaction.
+sweep_items = sa.Table(
+    "sweep_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sweep_id", sa.Integer, sa.ForeignKey("sweeps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("payer_id", sa.String(20), nullable=False),
+    sa.Column("route", sa.String(20), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("due_reason", sa.String(SWEEP_REASON_MAX), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error_kind", sa.String(SWEEP_ERROR_MAX)),
+    sa.Column("status_check_id", sa.Integer, sa.ForeignKey("status_checks.id", ondelete="SET NULL")),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("sweep_id", "claim_pk", name="uq_sweep_items_sweep_claim"),
+    sa.Index("ix_sweep_items_sweep_state", "sweep_id", "state"),
+)
+
+#: The outbox: what changed, appended in the transaction that recorded it; consumers mark it dispatched.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(EVENT_KIND_MAX), nullable=False),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE")),
+    sa.Column("payer_id", sa.String(20)),
+    sa.Column("sweep_id", sa.Integer, sa.ForeignKey("sweeps.id", ondelete="SET NULL")),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("dispatched_at", UTCDateTime),
+    sa.Index("ix_events_pending", "dispatched_at", "id"),
 )
