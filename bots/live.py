@@ -115,6 +115,26 @@ def failure_check(outcome: ClaimCheckFailed, source: CheckSource, bot_run_id: in
     )
 
 
+def as_check(
+    outcome: ClaimOutcome, source: CheckSource, payer_id: str, bot_run_id: int | None
+) -> tuple[ClaimOutcome, StatusCheck]:
+    """The history entry of an outcome: the answer, or a failed attempt. An answer the ledger's models
+    cannot hold becomes a failed attempt (unexpected_answer), never a lost one."""
+    if isinstance(outcome, ClaimStatusResult):
+        try:
+            return outcome, outcome.to_status_check(bot_run_id=bot_run_id)
+        except ValidationError:
+            outcome = ClaimCheckFailed.from_error(
+                outcome.claim_id,
+                LayoutChanged(payer_id, Reason.UNEXPECTED_ANSWER, evidence_ref=outcome.evidence_ref),
+            )
+    return outcome, failure_check(outcome, source, bot_run_id)
+
+
+def source_of(adapter: PayerAdapter) -> CheckSource:
+    return CheckSource.PORTAL if adapter.route.value == "portal" else CheckSource.API
+
+
 def live_dedupe_key(run_id: int, claim_id: str) -> str:
     return f"live:{run_id}:{claim_id}"
 
@@ -130,19 +150,8 @@ class _RunRecorder:
         self.outcomes: dict[str, ClaimOutcome] = {}
         self.errors = 0
 
-    def _as_check(self, outcome: ClaimOutcome) -> tuple[ClaimOutcome, StatusCheck]:
-        if isinstance(outcome, ClaimStatusResult):
-            try:
-                return outcome, outcome.to_status_check(bot_run_id=self.run_id)
-            except ValidationError:  # an answer the ledger cannot hold: kept as a failed attempt, never lost
-                outcome = ClaimCheckFailed.from_error(
-                    outcome.claim_id,
-                    LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, evidence_ref=outcome.evidence_ref),
-                )
-        return outcome, failure_check(outcome, self.source, self.run_id)
-
     async def record(self, outcome: ClaimOutcome) -> None:
-        outcome, check = self._as_check(outcome)
+        outcome, check = as_check(outcome, self.source, self.payer_id, self.run_id)
         check = check.model_copy(update={"dedupe_key": live_dedupe_key(self.run_id, outcome.claim_id)})
         with contextlib.suppress(ClaimNotFoundError):  # the claim left the ledger while we asked
             await asyncio.to_thread(self.ledger.record_status_check, check)
@@ -187,7 +196,8 @@ async def _keep_alive(recorder: _RunRecorder, lease: timedelta) -> None:
         await asyncio.to_thread(renew)
 
 
-def _hold(ledger: Ledger, payer_id: str, err: AdapterError, run_id: int | None) -> None:
+def hold_payer(ledger: Ledger, payer_id: str, err: AdapterError, run_id: int | None = None) -> None:
+    """Suspend the payer after a refused sign-in or a locked account, until a person clears it."""
     ledger.hold_payer(
         PayerHold(
             payer_id=payer_id,
@@ -221,7 +231,7 @@ async def live_check(
     payer_id = adapter.payer_id
     await asyncio.to_thread(_refuse_if_held, ledger, payer_id)
     queries = await asyncio.to_thread(_queries, ledger, claim_ids)
-    source = CheckSource.PORTAL if adapter.route.value == "portal" else CheckSource.API
+    source = source_of(adapter)
     run_id = await asyncio.to_thread(
         _start_run, ledger, BotRun(kind="live_check", payer_id=payer_id, trigger=trigger), lease
     )
@@ -233,7 +243,7 @@ async def live_check(
     except AdapterError as err:
         await recorder.record_unanswered(queries, err)
         if err.kind in SUSPENDING_KINDS:
-            await asyncio.to_thread(_hold, ledger, payer_id, err, run_id)
+            await asyncio.to_thread(hold_payer, ledger, payer_id, err, run_id)
         await asyncio.to_thread(recorder.finish, BotRunStatus.FAILED, err.kind.value)
         raise
     except BaseException:  # cancelled or interrupted: say so now rather than when the lease runs out
@@ -257,7 +267,7 @@ async def live_eligibility(ledger: Ledger, adapter: PayerAdapter, query: Eligibi
         result = await adapter.check_eligibility(query)
     except AdapterError as err:
         if err.kind in SUSPENDING_KINDS:
-            await asyncio.to_thread(_hold, ledger, payer_id, err, None)
+            await asyncio.to_thread(hold_payer, ledger, payer_id, err, None)
         raise
     await asyncio.to_thread(ledger.record_eligibility, result.to_eligibility_check(query))
     return result
