@@ -21,6 +21,7 @@ from claimbot import (
     evidence_commands,
     payer_commands,
     portal_commands,
+    sweep_commands,
 )
 from claimbot.console import out
 from claimbot.ledger_access import open_ledger, prepare_ledger
@@ -46,6 +47,7 @@ edi_commands.register(app, open_ledger)
 payer_commands.register(app, open_ledger)
 credentials_commands.register(app)
 evidence_commands.register(app)
+sweep_commands.register(app, open_ledger)
 
 
 @app.command("demo")
