@@ -224,7 +224,12 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
             check.status.value,
             ":".join(c for c in (check.category_code, check.status_code) if c),
             "" if check.paid_amount is None else f"{check.paid_amount:,.2f}",
-            "; ".join(_denial_with_remarks(codes, d) for d in check.denials),
+            "; ".join(
+                [
+                    *(_denial_with_remarks(codes, d) for d in check.denials),
+                    *(f"claim remark [{codes.remark_text(rarc)}]" for rarc in check.remarks),
+                ]
+            ),
             check.evidence_ref or "",
         ]
         for check in history

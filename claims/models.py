@@ -68,6 +68,8 @@ PayerText = Annotated[str, BeforeValidator(truncate(PAYER_TEXT_MAX)), Field(max_
 RawSegment = Annotated[str, BeforeValidator(truncate(RAW_SEGMENT_MAX)), Field(max_length=RAW_SEGMENT_MAX)]
 #: A number the payer assigned (claim control number, check or trace number).
 PayerNumber = Annotated[str, BeforeValidator(truncate(PAYER_NUMBER_MAX)), Field(max_length=PAYER_NUMBER_MAX)]
+#: A remittance advice remark code (RARC): one or two letters and up to four digits, e.g. N290, MA130.
+RemarkCode = Annotated[str, Field(pattern=r"^[A-Z]{1,2}\d{1,4}$")]
 #: A plan name from an eligibility answer.
 PlanName = Annotated[str, BeforeValidator(truncate(PLAN_NAME_MAX)), Field(max_length=PLAN_NAME_MAX)]
 
@@ -282,6 +284,9 @@ class StatusCheck(Model):
     bot_run_id: int | None = None
     dedupe_key: str | None = Field(default=None, max_length=DEDUPE_KEY_MAX)
     raw_segment: RawSegment | None = Field(default=None, description="the payer's own words (EDI)")
+    remarks: tuple[RemarkCode, ...] = Field(
+        default=(), max_length=20, description="remark codes (RARC) of the claim that belong to no adjustment"
+    )
 
     @property
     def status_at(self) -> datetime:

@@ -78,6 +78,7 @@ class ClaimStatusResult(_Model):
     check_number: str | None = None
     payment_date: date | None = None
     denials: tuple[Denial, ...] = ()
+    remarks: tuple[str, ...] = ()
     evidence_ref: str | None = None
 
     def to_status_check(self, bot_run_id: int | None = None) -> StatusCheck:
@@ -96,6 +97,7 @@ class ClaimStatusResult(_Model):
             check_number=self.check_number,
             payment_date=self.payment_date,
             denials=self.denials,
+            remarks=self.remarks,
             evidence_ref=self.evidence_ref,
             bot_run_id=bot_run_id,
         )

@@ -468,6 +468,7 @@ class LedgerWriter:
                 "bot_run_id": check.bot_run_id,
                 "dedupe_key": check.dedupe_key,
                 "raw_segment": check.raw_segment,
+                "remarks": ";".join(check.remarks),
             },
         )
         if check_id is None:
@@ -1198,6 +1199,7 @@ class Ledger:
                 bot_run_id=r.bot_run_id,
                 dedupe_key=r.dedupe_key,
                 raw_segment=r.raw_segment,
+                remarks=_split(r.remarks),
             )
             for r in rows
         ]

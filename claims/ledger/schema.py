@@ -157,6 +157,7 @@ status_checks = sa.Table(
     sa.Column("bot_run_id", sa.Integer, sa.ForeignKey("bot_runs.id")),
     sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), unique=True),
     sa.Column("raw_segment", sa.String(RAW_SEGMENT_MAX)),
+    sa.Column("remarks", sa.String(100), nullable=False, server_default=""),  # claim-level RARCs, ';'-joined
     sa.Index("ix_status_checks_claim_latest", "claim_pk", "status_at", "checked_at", "id"),
 )
 

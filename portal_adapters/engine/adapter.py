@@ -238,19 +238,12 @@ class PlaybookPortalAdapter:
             )
             reading = await self._read(session, task.extract, where, lambda page: read_claim(page, task))
             scrub = PhiScrubber([query.patient]).scrub
-            if reading.remarks:  # no home on the result yet (see parsing.attach_remarks); codes are not PHI
-                log.info(
-                    "claim-level remark codes not kept: %s (payer %s, claim %s)",
-                    ",".join(reading.remarks),
-                    self.payer_id,
-                    query.claim_id,
-                )
             return ClaimStatusResult(
                 claim_id=query.claim_id,
                 payer_id=self.payer_id,
                 route=Route.PORTAL,
                 elapsed_ms=elapsed_ms(started),
-                **reading.model_dump(exclude={"status_text", "remarks"}),
+                **reading.model_dump(exclude={"status_text"}),
                 payer_status_text=scrub(reading.status_text) if reading.status_text else None,
             )
         except NoResults:

@@ -206,3 +206,16 @@ def test_payers_sync_updates_in_place(ledger: Ledger) -> None:
     assert [p.id for p in payers] == ["KEYSTONE", "MERIDIAN", "SUNRISE"]
     ledger.sync_payers([payers[0].model_copy(update={"timely_filing_days": 300})])
     assert ledger.payers()[0].timely_filing_days == 300
+
+
+def test_claim_level_remarks_are_kept_with_their_answer(ledger: Ledger) -> None:
+    """A remark that belongs to no adjustment (a portal's separate list, an 835's MOA) is not lost."""
+    with ledger.writer() as writer:
+        writer.upsert_claims([make_claim("C1")])
+    ledger.record_status_check(
+        StatusCheck(claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.PENDING, remarks=("N290", "MA130"))
+    )
+    [check] = ledger.history("C1")
+    assert check.remarks == ("N290", "MA130")
+    with pytest.raises(ValueError, match="remarks"):
+        StatusCheck(claim_id="C1", source=CheckSource.PORTAL, status=ClaimStatus.PENDING, remarks=("Quillfeather",))
