@@ -32,7 +32,7 @@ from portal_adapters.contract import (
     EligibilityResult,
     PayerAdapter,
 )
-from portal_adapters.errors import LayoutChanged, PortalUnavailable, Reason
+from portal_adapters.errors import AuthenticationFailed, BadClaimData, LayoutChanged, PortalUnavailable, Reason
 from portal_adapters.retry import RetryPolicy
 from sandbox.accounts import CLEARINGHOUSE_API_KEY, ServerName
 from sandbox.servers import SandboxEndpoints
@@ -64,6 +64,10 @@ class Broken:
         self.asked += [q.claim_id for q in queries]
         if self.fail == "layout":
             raise LayoutChanged(self.payer_id, Reason.ELEMENT_MISSING, evidence_ref="ev-layout-1")
+        if self.fail == "auth" and len(self.asked) > 2:
+            raise AuthenticationFailed(self.payer_id, Reason.SIGN_IN_REFUSED, evidence_ref="ev-login-1")
+        if self.fail == "auth":
+            return [ClaimCheckFailed.from_error(q.claim_id, BadClaimData(self.payer_id)) for q in queries]
         return [
             ClaimCheckFailed.from_error(
                 q.claim_id, PortalUnavailable(self.payer_id, Reason.HTTP_ERROR, http_status=503)
@@ -206,6 +210,29 @@ async def test_a_stopped_sweep_is_continued_without_asking_or_recording_twice(
     others = [i for i in practice.sweep_items(sweep_id) if i.payer_id != "SUNRISE"]
     assert {i.state for i in others} == {SweepItemState.SKIPPED}  # no adapter given: skipped, with one event each
     assert sorted(e.payer_id or "" for e in practice.events(kind=EventKind.BOT_FAILURE)) == ["KEYSTONE", "MERIDIAN"]
+
+
+async def test_a_refused_sign_in_mid_sweep_holds_the_payer_and_raises_one_bot_failure(practice: Ledger) -> None:
+    sweep_id = new_sweep(practice, per_payer=6)
+    refused = Broken("SUNRISE", "auth")  # the first batch answers (bad claim data), the second is refused
+    await run_sweep(practice, sweep_id, {"SUNRISE": refused}, {"SUNRISE": FAST}, POLICY, no_sleep)
+    report = sweep_report(practice, sweep_id)["SUNRISE"]
+    assert dict(report.failed) == {"bad_claim_data": 2, "auth_failed": 4}
+    items = [i for i in practice.sweep_items(sweep_id) if i.payer_id == "SUNRISE"]
+    asked = set(refused.asked)
+    for item in items:  # asked: a failed check each; never asked: none
+        assert len(practice.history(item.claim_id)) == (1 if item.claim_id in asked else 0)
+    hold = practice.open_hold("SUNRISE")
+    assert hold is not None and (hold.kind, hold.evidence_ref) == ("auth_failed", "ev-login-1")
+    [failure] = [e for e in practice.events(kind=EventKind.BOT_FAILURE) if e.payer_id == "SUNRISE"]
+    assert (failure.payload["kind"], failure.payload["claims_not_asked"]) == ("auth_failed", 2)
+
+    # The next sweep does not sign in to a held payer: its claims are skipped, nothing asked.
+    again = Broken("SUNRISE", "auth")
+    second = new_sweep(practice, per_payer=2)
+    await run_sweep(practice, second, {"SUNRISE": again}, {"SUNRISE": FAST}, POLICY, no_sleep)
+    assert again.asked == []
+    assert sweep_report(practice, second)["SUNRISE"].skipped == 2
 
 
 async def test_the_rate_limiter_spaces_claims() -> None:
