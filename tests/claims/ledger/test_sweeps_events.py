@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from claims.ledger import Ledger, sweep_dedupe_key
 from claims.models import (
@@ -190,3 +191,22 @@ def test_snapshots_and_the_payers_pace_come_from_the_history(ledger: Ledger) -> 
     assert snapshots["P1"].billed_amount == Decimal("143.50")
     assert ledger.latest_finalized_claim("SUNRISE") == "P2"
     assert ledger.latest_finalized_claim("MERIDIAN") is None
+
+
+def test_edi_intake_raises_the_events_of_its_answers_once(ledger: Ledger, tmp_path: Path) -> None:
+    """An ERA's answers go through the same recording path: each status change is one event, a
+    re-import raises none, and an answer matched when its claim arrives raises its event then."""
+    from claims.edi_intake import import_edi
+    from claims.importing import import_claims_csv
+    from tests.edi.edi_x12_builders import interchange, paid_claim, remittance
+    from tests.factories import claims_csv
+
+    with ledger.writer() as writer:
+        writer.upsert_claims([make_claim("C1")])
+    era = tmp_path / "era.835"
+    era.write_text(interchange([remittance([paid_claim("C1"), paid_claim("C9")])]))
+    import_edi(ledger, [era])
+    import_edi(ledger, [era], force=True)
+    assert [(e.kind, e.claim_id) for e in ledger.events()] == [(EventKind.PAID, "C1")]
+    import_claims_csv(ledger, claims_csv(tmp_path / "late.csv", [make_claim("C9")]))
+    assert [(e.kind, e.claim_id) for e in ledger.events()] == [(EventKind.PAID, "C1"), (EventKind.PAID, "C9")]
