@@ -22,6 +22,7 @@ from claimbot import (
     payer_commands,
     portal_commands,
     sweep_commands,
+    worker_commands,
 )
 from claimbot.console import out
 from claimbot.ledger_access import open_ledger, prepare_ledger
@@ -48,6 +49,7 @@ payer_commands.register(app, open_ledger)
 credentials_commands.register(app)
 evidence_commands.register(app)
 sweep_commands.register(app, open_ledger)
+worker_commands.register(app, open_ledger)
 
 
 @app.command("demo")
