@@ -58,6 +58,7 @@ log = structlog.get_logger("bots.sweep")
 CIRCUIT_OPEN = "circuit_open"
 PAYER_SUSPENDED = "payer_suspended"
 NO_ADAPTER = "no_adapter"
+ENGINE_FAILED = "engine_failed"
 
 #: Called as items end: (payer id, outcome) with outcome "done" or the error kind / reason.
 OnProgress = Callable[[str, str], None]
@@ -406,9 +407,26 @@ async def run_sweep(
                     for _ in range(skipped):
                         on_progress(payer_id, NO_ADAPTER)
             return PayerOutcome(payer_id, skipped=skipped, stopped=NO_ADAPTER)
-        return await check_payer_items(
-            ledger, sweep_id, payer_id, adapter, limits.get(payer_id, PayerLimits()), policy, sleep, on_progress
-        )
+        try:
+            return await check_payer_items(
+                ledger, sweep_id, payer_id, adapter, limits.get(payer_id, PayerLimits()), policy, sleep, on_progress
+            )
+        except Exception as bug:  # a fault of Claimbot: this payer stops, the others go on
+            log.exception("payer failed", sweep_id=sweep_id, payer=payer_id, error=type(bug).__name__)
+            queries = await asyncio.to_thread(_planned, ledger, sweep_id, payer_id)
+            ids = [q.claim_id for q in queries]
+            failed = await asyncio.to_thread(_end_items, ledger, sweep_id, ids, SweepItemState.FAILED, ENGINE_FAILED)
+            await asyncio.to_thread(
+                _payer_event,
+                ledger,
+                EventKind.BOT_FAILURE,
+                sweep_id,
+                payer_id,
+                f"Claimbot failed ({type(bug).__name__})",
+                None,
+                claims_not_asked=failed,
+            )
+            return PayerOutcome(payer_id, failed=Counter({ENGINE_FAILED: failed}), stopped=ENGINE_FAILED)
 
     try:
         outcomes = await asyncio.gather(*(one(p) for p in payers))

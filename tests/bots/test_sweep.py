@@ -248,3 +248,33 @@ async def test_the_rate_limiter_spaces_claims() -> None:
     now[0] = 10.0
     await limiter.acquire(1)
     assert slept == [2.0]
+
+
+async def test_a_bug_for_one_payer_fails_its_claims_and_the_others_go_on(
+    practice: Ledger, sandbox: SandboxEndpoints
+) -> None:
+    class Buggy(Broken):
+        async def check_claims(self, queries: Sequence[ClaimQuery]) -> list[ClaimOutcome]:
+            raise RuntimeError("a bug")
+
+    sweep_id = new_sweep(practice, per_payer=2)
+    sunrise = clearinghouse(sandbox, "SUNRISE")
+    try:
+        await run_sweep(
+            practice,
+            sweep_id,
+            {"SUNRISE": sunrise, "MERIDIAN": Buggy("MERIDIAN", ""), "KEYSTONE": "no playbook for payer KEYSTONE"},
+            dict.fromkeys(PAYERS, FAST),
+            POLICY,
+            no_sleep,
+        )
+    finally:
+        await sunrise.close()
+    report = sweep_report(practice, sweep_id)
+    assert report["SUNRISE"].checked == 2
+    assert dict(report["MERIDIAN"].failed) == {"engine_failed": 2}
+    assert report["KEYSTONE"].skipped == 2
+    failures = {e.payer_id: e.payload["why"] for e in practice.events(kind=EventKind.BOT_FAILURE)}
+    assert failures == {"MERIDIAN": "Claimbot failed (RuntimeError)", "KEYSTONE": "no playbook for payer KEYSTONE"}
+    sweep = practice.sweep(sweep_id)
+    assert sweep is not None and sweep.state is SweepState.FINISHED
