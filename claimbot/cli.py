@@ -21,6 +21,7 @@ from claimbot import (
     evidence_commands,
     payer_commands,
     portal_commands,
+    scheduler_commands,
     sweep_commands,
     worker_commands,
 )
@@ -49,6 +50,7 @@ payer_commands.register(app, open_ledger)
 credentials_commands.register(app)
 evidence_commands.register(app)
 sweep_commands.register(app, open_ledger)
+scheduler_commands.register(app, open_ledger)
 worker_commands.register(app, open_ledger)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from claimbot import eligibility_sweep_commands as elig_sweep
 from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.settings import Settings
 from claimbot.tables import Col, add_rows, make_table
@@ -255,6 +256,16 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             for b in result.benefits
         ]
         out.print(add_rows(table, rows))
+
+    @eligibility_app.command("sweep")
+    def eligibility_sweep(
+        appointments: elig_sweep.AppointmentsOption = None,
+        days: elig_sweep.DaysOption = None,
+        dry_run: elig_sweep.DryRunOption = False,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Coverage before the coming visits, recorded once per appointment; counts that add up."""
+        elig_sweep.sweep(open_ledger, appointments, days, dry_run, as_json)
 
     app.add_typer(eligibility_app, name="eligibility")
     app.add_typer(playbook_app, name="playbook")

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     playbooks_dir: Path = Field(default_factory=lambda: shipped("playbooks"))
     evidence_retention_days: int = Field(default=30, ge=1)
     run_lease_s: float = Field(default=60.0, gt=0, description="a bot run silent this long is taken for dead")
+    # `claimbot scheduler run` (bots.schedule): crontab lines read in schedule_timezone.
+    schedule_timezone: str = Field(default="UTC", description="IANA zone the cron lines are read in")
+    status_sweep_cron: str = "0 2 * * *"
+    eligibility_sweep_cron: str = "0 1 * * *"
+    digest_cron: str = "0 7 * * *"
+    schedule_misfire_grace_s: int = Field(
+        default=23 * 3600, ge=1, description="a run missed by less than this (downtime) still runs, once"
+    )
+    # The eligibility sweep: appointments in the next `eligibility_days` days, from this CSV when set.
+    appointments_file: Path | None = None
+    eligibility_days: int = Field(default=7, ge=0, le=90)
 
     @property
     def ledger_url(self) -> str:

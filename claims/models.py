@@ -395,6 +395,7 @@ class BotRun(Model):
 
 SWEEP_REASON_MAX = 300  # a sweep item's due reason, in plain words ("pending, last checked 6 days ago; ...")
 SWEEP_ERROR_MAX = 40  # an ErrorKind / reason code
+APPOINTMENT_KEY_MAX = 80  # an eligibility sweep item: "appt:<appointment id>", "line:<n>", "member:<n>"
 EVENT_KIND_MAX = 40
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -28,6 +28,7 @@ from claims.ledger.schema import (
     denials,
     edi_files,
     eligibility_checks,
+    eligibility_sweep_items,
     events,
     patients,
     payer_holds,
@@ -40,7 +41,9 @@ from claims.ledger.schema import (
     unmatched_items,
 )
 from claims.models import (
+    APPOINTMENT_KEY_MAX,
     STATUS_EVENT_KINDS,
+    SWEEP_ERROR_MAX,
     Action,
     AdjustmentGroup,
     BotRun,
@@ -153,6 +156,23 @@ class PayerHold(BaseModel):
     @property
     def open(self) -> bool:
         return self.cleared_at is None
+
+
+class EligibilityItem(BaseModel):
+    """One appointment of an eligibility sweep: whose coverage, on which date, and what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None = None
+    sweep_id: int | None = None
+    appointment_key: str = Field(min_length=1, max_length=APPOINTMENT_KEY_MAX)
+    payer_id: str
+    patient: Patient
+    service_date: date
+    state: SweepItemState = SweepItemState.PLANNED
+    last_error_kind: str | None = Field(default=None, max_length=SWEEP_ERROR_MAX)
+    eligibility_check_id: int | None = None
+    updated_at: datetime = Field(default_factory=utc_now)
 
 
 class ClaimUpsertCounts(BaseModel):
@@ -865,6 +885,70 @@ class LedgerWriter:
             ).rowcount
         return changed
 
+    # --- eligibility sweeps ----------------------------------------------------------------------
+
+    def create_eligibility_sweep(self, sweep: Sweep, items: Sequence[EligibilityItem]) -> int:
+        """Record an eligibility sweep and its appointments (state planned); returns the sweep's id.
+        Patients the ledger does not know yet are added (the same patient stays one row)."""
+        sweep_id = int(
+            self._conn.execute(
+                sweeps.insert().returning(sweeps.c.id),
+                sweep.model_copy(update={"kind": SweepKind.ELIGIBILITY}).model_dump(mode="python", exclude={"id"}),
+            ).scalar_one()
+        )
+        pks = self._patient_ids([(item.payer_id, item.patient) for item in items])
+        if items:
+            self._conn.execute(
+                eligibility_sweep_items.insert(),
+                [
+                    {
+                        "sweep_id": sweep_id,
+                        "appointment_key": item.appointment_key,
+                        "payer_id": item.payer_id,
+                        "patient_id": pks[_patient_key(item.payer_id, item.patient)],
+                        "service_date": item.service_date,
+                        "state": item.state.value,
+                        "last_error_kind": item.last_error_kind,
+                        "updated_at": item.updated_at,
+                    }
+                    for item in items
+                ],
+            )
+        return sweep_id
+
+    def record_eligibility_sweep_answer(self, sweep_id: int, appointment_key: str, check: EligibilityCheck) -> bool:
+        """One appointment's answer and its item's state, in this one transaction. Only a planned item
+        takes an answer: a re-delivered job records nothing twice (returns False then)."""
+        item = eligibility_sweep_items.c
+        where = sa.and_(item.sweep_id == sweep_id, item.appointment_key == appointment_key)
+        claimed = self._conn.execute(
+            eligibility_sweep_items.update()
+            .where(where, item.state == SweepItemState.PLANNED.value)
+            .values(state=SweepItemState.DONE.value, last_error_kind=None, updated_at=utc_now())
+        ).rowcount
+        if not claimed:
+            return False
+        check_id = self.record_eligibility(check)
+        self._conn.execute(eligibility_sweep_items.update().where(where).values(eligibility_check_id=check_id))
+        return True
+
+    def set_eligibility_sweep_items(
+        self, sweep_id: int, appointment_keys: Sequence[str], state: SweepItemState, error_kind: str | None
+    ) -> int:
+        """Appointments still planned that end without an answer (failed, skipped); returns how many."""
+        changed = 0
+        for start in range(0, len(appointment_keys), _IN_CHUNK):
+            changed += self._conn.execute(
+                eligibility_sweep_items.update()
+                .where(
+                    eligibility_sweep_items.c.sweep_id == sweep_id,
+                    eligibility_sweep_items.c.appointment_key.in_(list(appointment_keys[start : start + _IN_CHUNK])),
+                    eligibility_sweep_items.c.state == SweepItemState.PLANNED.value,
+                )
+                .values(state=state.value, last_error_kind=error_kind, updated_at=utc_now())
+            ).rowcount
+        return changed
+
 
 #: The order in which a claim's checks say what its status is now: by when the answer was true (the
 #: payer's effective date, else when observed), then by when it was observed, then by arrival. So an
@@ -1320,6 +1404,114 @@ class Ledger:
     def interrupt_stale_sweeps(self) -> int:
         with self.writer() as writer:
             return writer.interrupt_stale_sweeps()
+
+    def eligibility_sweep_items(self, sweep_id: int, state: SweepItemState | None = None) -> list[EligibilityItem]:
+        """An eligibility sweep's appointments, in the order they were planned."""
+        item = eligibility_sweep_items.c
+        query = (
+            sa.select(
+                eligibility_sweep_items,
+                patients.c.member_id,
+                patients.c.last_name,
+                patients.c.first_name,
+                patients.c.date_of_birth,
+            )
+            .join(patients, patients.c.id == item.patient_id)
+            .where(item.sweep_id == sweep_id)
+            .order_by(item.id)
+        )
+        if state is not None:
+            query = query.where(item.state == state.value)
+        with self.engine.connect() as conn:
+            return [
+                EligibilityItem(
+                    id=row.id,
+                    sweep_id=row.sweep_id,
+                    appointment_key=row.appointment_key,
+                    payer_id=row.payer_id,
+                    patient=Patient(
+                        last_name=row.last_name,
+                        first_name=row.first_name,
+                        date_of_birth=row.date_of_birth,
+                        member_id=row.member_id,
+                    ),
+                    service_date=row.service_date,
+                    state=SweepItemState(row.state),
+                    last_error_kind=row.last_error_kind,
+                    eligibility_check_id=row.eligibility_check_id,
+                    updated_at=row.updated_at,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def eligibility_check_activity(self, sweep_id: int) -> dict[int, bool]:
+        """The eligibility checks an eligibility sweep recorded: id -> coverage active."""
+        item = eligibility_sweep_items.c
+        query = (
+            sa.select(eligibility_checks.c.id, eligibility_checks.c.active)
+            .join(eligibility_sweep_items, item.eligibility_check_id == eligibility_checks.c.id)
+            .where(item.sweep_id == sweep_id)
+        )
+        with self.engine.connect() as conn:
+            return {row.id: bool(row.active) for row in conn.execute(query)}
+
+    def resumable_eligibility_sweep(self) -> Sweep | None:
+        """The newest eligibility sweep that did not finish and still has planned appointments."""
+        self.interrupt_stale_sweeps()
+        has_planned = (
+            sa.select(eligibility_sweep_items.c.id)
+            .where(
+                eligibility_sweep_items.c.sweep_id == sweeps.c.id,
+                eligibility_sweep_items.c.state == SweepItemState.PLANNED.value,
+            )
+            .exists()
+        )
+        query = (
+            sa.select(sweeps)
+            .where(
+                sweeps.c.kind == SweepKind.ELIGIBILITY.value,
+                sweeps.c.state.in_([SweepState.INTERRUPTED.value, SweepState.PLANNED.value]),
+                has_planned,
+            )
+            .order_by(sweeps.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else Sweep.model_validate(row._asdict())
+
+    def open_claim_members(self, payer_id: str | None = None) -> list[tuple[str, Patient]]:
+        """Each (payer, patient) with at least one claim that is not final: whose coverage matters now."""
+        open_ids = {s.claim_id for s in self.claim_snapshots(payer_id) if s.status not in FINAL_STATUSES}
+        query = (
+            sa.select(
+                claims.c.claim_id,
+                claims.c.payer_id,
+                patients.c.id,
+                patients.c.member_id,
+                patients.c.last_name,
+                patients.c.first_name,
+                patients.c.date_of_birth,
+            )
+            .join(patients, patients.c.id == claims.c.patient_id)
+            .order_by(claims.c.payer_id, patients.c.id)
+        )
+        if payer_id is not None:
+            query = query.where(claims.c.payer_id == payer_id)
+        members: dict[int, tuple[str, Patient]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                if row.claim_id in open_ids and row.id not in members:
+                    members[row.id] = (
+                        row.payer_id,
+                        Patient(
+                            last_name=row.last_name,
+                            first_name=row.first_name,
+                            date_of_birth=row.date_of_birth,
+                            member_id=row.member_id,
+                        ),
+                    )
+        return list(members.values())
 
     def claim_snapshots(self, payer_id: str | None = None) -> list[ClaimSnapshot]:
         """Every claim as the sweep planner sees it: current status, when it was last asked, the answer."""

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from claims.models import (
+    APPOINTMENT_KEY_MAX,
     BOT_RUN_NOTE_MAX,
     CATEGORY_CODE_MAX,
     DEDUPE_KEY_MAX,
@@ -324,4 +325,33 @@ events = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
     sa.Column("dispatched_at", UTCDateTime),
     sa.Index("ix_events_pending", "dispatched_at", "id"),
+)
+
+#: An eligibility sweep's appointments (a `sweeps` row of kind eligibility): one member's coverage on one
+#: date of service each. Its answer (an eligibility check) and its state change are one transaction.
+eligibility_sweep_items = sa.Table(
+    "eligibility_sweep_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sweep_id", sa.Integer, sa.ForeignKey("sweeps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("appointment_key", sa.String(APPOINTMENT_KEY_MAX), nullable=False),
+    sa.Column("payer_id", sa.String(20), sa.ForeignKey("payers.id"), nullable=False),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patients.id"), nullable=False, index=True),
+    sa.Column("service_date", sa.Date, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("last_error_kind", sa.String(SWEEP_ERROR_MAX)),
+    sa.Column("eligibility_check_id", sa.Integer, sa.ForeignKey("eligibility_checks.id", ondelete="SET NULL")),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("sweep_id", "appointment_key", name="uq_eligibility_sweep_items_sweep_appointment"),
+    sa.Index("ix_eligibility_sweep_items_sweep_state", "sweep_id", "state"),
+)
+
+#: APScheduler 3's job store (bots.schedule: SQLAlchemyJobStore on the ledger's URL), declared here so the
+#: migrations create it and the schema test covers it. Its shape is APScheduler's own, column for column.
+apscheduler_jobs = sa.Table(
+    "apscheduler_jobs",
+    metadata,
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
 )
