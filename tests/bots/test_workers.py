@@ -69,11 +69,11 @@ def team_ledger(pg_database_url: str, sandbox: SandboxEndpoints) -> Iterator[Led
 class Worker:
     """One `python -m claimbot worker` process, its stderr (JSON logs) in a file."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int) -> None:
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int, grace_s: float = 5) -> None:
         self.log = log
         self.handle = log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "claimbot", "worker", "--concurrency", str(concurrency), "--grace", "5"],
+            [sys.executable, "-m", "claimbot", "worker", "--concurrency", str(concurrency), "--grace", str(grace_s)],
             env=env,
             stdout=self.handle,
             stderr=subprocess.STDOUT,
@@ -219,6 +219,48 @@ def test_two_workers_share_a_sweep_and_a_killed_workers_jobs_come_back(
         if second is not None:
             assert second.stop() == 0  # SIGTERM: a graceful stop
         first.stop()
+
+
+def test_sigterm_gives_a_running_job_back_and_the_next_worker_finishes_it(
+    team_ledger: Ledger, pg_database_url: str, sandbox: SandboxEndpoints, tmp_path: Path
+) -> None:
+    """SIGTERM: no new job starts, the running one has --grace seconds, then goes back to the queue
+    (not lost, not failed); the worker exits 0, and the next worker finishes it, each claim once."""
+    ledger = team_ledger
+    env = team_env(tmp_path, pg_database_url, write_config(tmp_path / "config", "api", ("SUNRISE",)))
+    env.update(
+        CLAIMBOT_CLEARINGHOUSE_URL=sandbox.url(ServerName.CLEARINGHOUSE),
+        CLAIMBOT_CLEARINGHOUSE_API_KEY=CLEARINGHOUSE_API_KEY,
+    )
+    with SandboxAdmin(sandbox[ServerName.CLEARINGHOUSE]) as admin:
+        admin.set_faults(latency_ms=700)
+    stopping = Worker(env, tmp_path / "stopping.log", concurrency=1, grace_s=1)
+    successor: Worker | None = None
+    try:
+        sweep_id = claimbot(env, "worker", "enqueue", "--payer", "SUNRISE", "--limit", "12", "--json")["sweep"]
+
+        def half_way() -> bool:
+            states = items_by_state(ledger, sweep_id)
+            return bool(states.get(SweepItemState.DONE)) and bool(states.get(SweepItemState.PLANNED))
+
+        wait_for("the job to be half-way", half_way, 30)
+        stopping.process.send_signal(signal.SIGTERM)
+        assert stopping.process.wait(timeout=20) == 0
+        assert items_by_state(ledger, sweep_id).get(SweepItemState.PLANNED)  # it did not finish in 1 s
+        successor = Worker(env, tmp_path / "successor.log", concurrency=1)
+
+        def finished() -> bool:
+            sweep = ledger.sweep(sweep_id)
+            return sweep is not None and sweep.state is SweepState.FINISHED
+
+        wait_for("the next worker to finish the sweep", finished, 60)
+        assert assert_each_claim_checked_once(ledger, sweep_id) == 12
+        [started] = successor.events("payer job started")
+        assert started["attempt"] == 2  # the same job, given back, not a new one
+    finally:
+        if successor is not None:
+            successor.stop()
+        stopping.stop()
 
 
 async def test_session_limits_hold_across_workers(
