@@ -385,6 +385,7 @@ async def run_status_sweep(context: BotContext, trigger: str = "schedule") -> in
 async def run_scheduled_eligibility_sweep(context: BotContext, trigger: str = "schedule") -> int | None:
     """The eligibility sweep with the context's appointments file (else open claims' members)."""
     from bots.eligibility_sweep import (
+        AppointmentsError,
         eligibility_report,
         open_claim_appointments,
         plan_eligibility_sweep,
@@ -408,9 +409,20 @@ async def run_scheduled_eligibility_sweep(context: BotContext, trigger: str = "s
         else:
             today = utc_now().date()
             if context.appointments_file is not None:
-                found = await asyncio.to_thread(
-                    read_appointments, context.appointments_file, frozenset(entries), today, context.eligibility_days
-                )
+                try:
+                    found = await asyncio.to_thread(
+                        read_appointments,
+                        context.appointments_file,
+                        frozenset(entries),
+                        today,
+                        context.eligibility_days,
+                    )
+                except AppointmentsError as error:  # PHI-free by construction: file, line, column, words
+                    log.error(
+                        "eligibility sweep: the appointments file was refused, nothing recorded",
+                        problems=[str(p) for p in error.problems],
+                    )
+                    return None
             else:
                 found = await asyncio.to_thread(open_claim_appointments, ledger, today)
             if not found.appointments:

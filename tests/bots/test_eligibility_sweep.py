@@ -305,3 +305,36 @@ def test_without_a_file_the_members_of_open_claims_are_checked_once_each(practic
     identities = {(a.payer_id, a.patient.member_id, a.patient.date_of_birth) for a in found.appointments}
     assert len(identities) == len(found.appointments)
     assert {a.service_date for a in found.appointments} == {utc_now().date()}
+
+
+async def test_the_scheduled_job_sweeps_the_configured_file_and_refuses_a_bad_one_whole(
+    practice: Ledger, sandbox: SandboxEndpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bots.schedule import BotContext, run_scheduled_eligibility_sweep
+
+    config = tmp_path / "payers.yaml"
+    config.write_text(
+        "payers:\n"
+        + "".join(
+            f"  - {{id: {p}, name: {p}, kind: commercial, timely_filing_days: 90, route: api}}\n"
+            for p in sorted(PAYERS)
+        )
+    )
+    monkeypatch.setenv("CLAIMBOT_CLEARINGHOUSE_URL", sandbox.url(ServerName.CLEARINGHOUSE))
+    monkeypatch.setenv("CLAIMBOT_CLEARINGHOUSE_API_KEY", CLEARINGHOUSE_API_KEY)
+    path, _, _ = appointments_file(tmp_path)
+    context = BotContext(
+        ledger_url=practice.engine.url.render_as_string(hide_password=False),
+        payers_file=config,
+        data_dir=tmp_path,
+        playbooks_dir=tmp_path,
+        appointments_file=path,
+    )
+    sweep_id = await run_scheduled_eligibility_sweep(context)
+    assert sweep_id is not None
+    report = eligibility_report(practice, sweep_id)
+    assert (report.read, report.checked, report.state) == (4, 4, "finished")
+    bad = write(tmp_path / "bad.csv", [{"appointment_date": "soon", "payer_id": "SUNRISE"}])
+    refused = BotContext(**{**context.__dict__, "appointments_file": bad})
+    assert await run_scheduled_eligibility_sweep(refused) is None
+    assert [s.id for s in practice.sweeps()] == [sweep_id]  # nothing recorded
