@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -195,6 +196,55 @@ def next_runs(
             trigger = cron_trigger(spec.cron, config, _SETTING.get(spec.id, spec.id))
             rows.append((spec, trigger.get_next_fire_time(None, now), False))
     return rows
+
+
+class SchedulerBusy(RuntimeError):
+    """Another scheduler holds this ledger (APScheduler 3 must not share a job store)."""
+
+
+#: The PostgreSQL advisory lock a scheduler holds for its whole life ("CLBOT" in ASCII).
+SCHEDULER_LOCK_KEY = 0x434C424F54
+
+
+@contextlib.contextmanager
+def single_scheduler(ledger_url: str) -> Iterator[None]:
+    """Hold the one-scheduler-per-ledger lock, or raise SchedulerBusy: a session advisory lock on
+    PostgreSQL (released the moment the holder's connection dies), an flock beside a SQLite file."""
+    import sqlalchemy as sa
+
+    from claims.ledger.migrate import sqlite_file
+
+    database = sqlite_file(ledger_url)
+    if database is not None:
+        import fcntl
+
+        lock_path = database.with_name(database.name + ".scheduler.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as err:
+                raise SchedulerBusy("another scheduler is running on this ledger") from err
+            yield
+        finally:
+            os.close(fd)  # closing the file releases the lock
+        return
+    engine = sa.create_engine(ledger_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                held = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK_KEY}).scalar()
+                conn.commit()
+                if not held:
+                    raise SchedulerBusy("another scheduler is running on this ledger")
+            try:
+                yield
+            finally:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEDULER_LOCK_KEY})
+                    conn.commit()
+    finally:
+        engine.dispose()
 
 
 # --- what the jobs need, set once per process -------------------------------------------------------

@@ -123,7 +123,12 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             log.info("scheduler stopped", jobs_stopped=stopped)
             return 0
 
-        raise typer.Exit(asyncio.run(main()))
+        try:
+            with schedule.single_scheduler(settings.ledger_url):
+                code = asyncio.run(main())
+        except schedule.SchedulerBusy as error:
+            fail(Exit.LEDGER, f"{error}: run one `claimbot scheduler run` per ledger")
+        raise typer.Exit(code)
 
     @scheduler_app.command("jobs")
     def jobs(as_json: JsonOption = False) -> None:

@@ -265,3 +265,13 @@ def test_a_sweep_over_a_payer_already_being_swept_is_refused(ledger: Ledger, tmp
         writer.interrupt_stale_sweeps(now=datetime.now(UTC) + timedelta(minutes=6))
     assert sweep_in_the_way(ledger, SweepKind.STATUS, ["SUNRISE"]) is None
     assert ledger.sweep(running).state is SweepState.INTERRUPTED  # type: ignore[union-attr]
+
+
+def test_one_scheduler_per_ledger(ledger: Ledger) -> None:
+    from bots.schedule import SchedulerBusy, single_scheduler
+
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    with single_scheduler(url), pytest.raises(SchedulerBusy), single_scheduler(url):
+        pass
+    with single_scheduler(url):  # released when the first one ended
+        pass

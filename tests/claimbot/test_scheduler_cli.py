@@ -109,6 +109,8 @@ def test_sigterm_mid_sweep_stops_cleanly_with_nothing_half_written(
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, "the scheduled sweep recorded nothing in 90 s"
             time.sleep(0.05)
+        second = runner.invoke(app, ["scheduler", "run"])  # one scheduler per ledger
+        assert second.exit_code == 5 and "another scheduler is running on this ledger" in second.stderr
         process.send_signal(signal.SIGTERM)
         _, logs = process.communicate(timeout=60)
     finally:
