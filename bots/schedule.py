@@ -19,7 +19,8 @@ The job store is `SQLAlchemyJobStore` on the ledger URL, table `apscheduler_jobs
   ledger URL, folders, the lease) is the process's `BotContext`, set before the scheduler starts.
 Besides max_instances, a sweep guards itself in the ledger: a sweep is refused (skipped, logged) while
 another sweep of the same kind is `running` with a live lease over any of the same payers, so a second
-scheduler process, or `claimbot sweep` by hand, never sweeps one payer twice at once.
+scheduler process, or `claimbot sweep` by hand, never sweeps one payer twice at once; a sweep of the
+other kind over the same payers (their portal sessions are shared) is waited for, up to two hours.
 
 Shutdown (`stop_jobs`): the jobs in flight are cancelled. A sweep stops taking new claims at once; an
 answer already being written is written whole (each answer and its item are one transaction, off the
@@ -264,6 +265,10 @@ class BotContext:
     eligibility_days: int = 7
     retry_attempts: int = 3
     retry_base_delay_s: float = 1.0
+    #: A sweep of the other kind over the same payers (their portal sessions are shared) is waited
+    #: for, polling every `wait_poll_s`, at most this long; then this sweep is skipped for the night.
+    max_wait_for_other_s: float = 2 * 3600
+    wait_poll_s: float = 15.0
 
 
 @dataclass
@@ -354,6 +359,26 @@ def adapter_or_reason(context: BotContext, entry: PayerEntry) -> PayerAdapter | 
         return str(error)
 
 
+async def _clear_of(ledger: Ledger, kind: SweepKind, payer_ids: Sequence[str], context: BotContext) -> Sweep | None:
+    """None when a sweep of `kind` may start now; else the running sweep that stands in its way.
+
+    A running sweep of the same kind is doing this very work: refused at once. One of the other kind
+    (the eligibility sweep still asking at 02:00) shares the payers' portal sessions: waited for."""
+    same = await asyncio.to_thread(sweep_in_the_way, ledger, kind, payer_ids)
+    if same is not None:
+        return same
+    other = SweepKind.ELIGIBILITY if kind is SweepKind.STATUS else SweepKind.STATUS
+    waited = 0.0
+    while (blocking := await asyncio.to_thread(sweep_in_the_way, ledger, other, payer_ids)) is not None:
+        if waited >= context.max_wait_for_other_s:
+            return blocking
+        if waited == 0:
+            log.info("waiting for a running sweep of the same payers", kind=kind.value, running_sweep=blocking.id)
+        await asyncio.sleep(context.wait_poll_s)
+        waited += context.wait_poll_s
+    return None
+
+
 async def _close(adapters: Mapping[str, PayerAdapter | str]) -> None:
     for adapter in adapters.values():
         if not isinstance(adapter, str):
@@ -373,7 +398,7 @@ async def run_status_sweep(context: BotContext, trigger: str = "schedule") -> in
     rules = config.rules()
     ledger = Ledger.connect(context.ledger_url)
     try:
-        blocking = await asyncio.to_thread(sweep_in_the_way, ledger, SweepKind.STATUS, list(rules))
+        blocking = await _clear_of(ledger, SweepKind.STATUS, list(rules), context)
         if blocking is not None:
             log.warning("status sweep skipped: another is running over the same payers", running_sweep=blocking.id)
             return None
@@ -449,7 +474,7 @@ async def run_scheduled_eligibility_sweep(context: BotContext, trigger: str = "s
     entries = {entry.id: entry for entry in config.payers}
     ledger = Ledger.connect(context.ledger_url)
     try:
-        blocking = await asyncio.to_thread(sweep_in_the_way, ledger, SweepKind.ELIGIBILITY, list(entries))
+        blocking = await _clear_of(ledger, SweepKind.ELIGIBILITY, list(entries), context)
         if blocking is not None:
             log.warning("eligibility sweep skipped: another is running", running_sweep=blocking.id)
             return None

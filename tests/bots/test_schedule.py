@@ -275,3 +275,48 @@ def test_one_scheduler_per_ledger(ledger: Ledger) -> None:
         pass
     with single_scheduler(url):  # released when the first one ended
         pass
+
+
+async def test_a_status_sweep_waits_for_an_eligibility_sweep_of_the_same_payers(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claims.ledger import EligibilityItem
+    from tests.factories import make_patient
+
+    monkeypatch.delenv("CLAIMBOT_CLEARINGHOUSE_URL", raising=False)  # no route: the payers are skipped
+    payers = tmp_path / "payers.yaml"
+    payers.write_text(
+        "payers:\n  - {id: SUNRISE, name: Sunrise, kind: commercial, timely_filing_days: 180, route: api}\n"
+    )
+    with ledger.writer() as writer:
+        writer.upsert_claims([make_claim("C1", "SUNRISE")])
+        eligibility = writer.create_eligibility_sweep(
+            Sweep(kind=SweepKind.ELIGIBILITY, trigger="test"),
+            [
+                EligibilityItem(
+                    appointment_key="appt:1", payer_id="SUNRISE", patient=make_patient(), service_date=at(1, 0).date()
+                )
+            ],
+        )
+        writer.start_sweep(eligibility, timedelta(minutes=5))
+    context = BotContext(
+        ledger_url=ledger.engine.url.render_as_string(hide_password=False),
+        payers_file=payers,
+        data_dir=tmp_path,
+        playbooks_dir=REPO / "playbooks",
+        max_wait_for_other_s=0.2,
+        wait_poll_s=0.05,
+    )
+    assert await run_status_sweep(context) is None  # waited its bound, then skipped
+    assert [s.id for s in ledger.sweeps()] == [eligibility]
+
+    async def finish_soon() -> None:
+        await asyncio.sleep(0.2)
+        with ledger.writer() as writer:
+            writer.finish_sweep(eligibility, SweepState.FINISHED)
+
+    patient = BotContext(**{**context.__dict__, "max_wait_for_other_s": 30.0})
+    ran, _ = await asyncio.gather(run_status_sweep(patient), finish_soon())
+    assert ran is not None and ran != eligibility  # it went ahead once the other one ended
+    swept = ledger.sweep(ran)
+    assert swept is not None and swept.kind is SweepKind.STATUS and swept.state is SweepState.FINISHED
