@@ -42,7 +42,7 @@ from claims.models import (
     StatusCheck,
     utc_now,
 )
-from claims.phi import PhiScrubber
+from claims.phi import MASK, UNKNOWN_BIRTH_DATE, PhiScrubber
 from claims.status import ClaimStatus, refine_with_amounts, status_from_277, status_from_835
 from edi import (
     ClaimPayment,
@@ -64,7 +64,7 @@ from edi.claim_status import ClaimStatus as X12ClaimStatus
 from edi.document import Transaction
 from edi.parties import PersonIdentity
 from edi.transaction import UnrecognizedTransaction
-from edi.values import ElementReader, parse_date
+from edi.values import ElementReader, element_name, parse_date
 
 _METHODS = {"CHK": PaymentMethod.CHECK, "ACH": PaymentMethod.EFT, "NON": PaymentMethod.NONE}
 _NO_CLAIM_REF = "(none)"  # claim_ref of a refused claim that names no claim
@@ -193,7 +193,7 @@ class ClaimItem:
     payer_claim_number: str | None
     records: list[StatusCheck | Payment]
     errors: list[Finding]
-    scrubber: PhiScrubber | None = None  # a 277's STC may quote the patient in STC12
+    scrubber: PhiScrubber | None = None  # the claim's own people, for its free text and its kept segment
     made: list[Finding] = field(default_factory=list)  # findings of the intake's own, not the reader's
 
 
@@ -263,7 +263,7 @@ def people_as_patients(*people: PersonIdentity | None) -> list[Patient]:
             Patient(
                 last_name=person.last_name or "-",
                 first_name=person.first_name or "-",
-                date_of_birth=person.birth_date or date.min,
+                date_of_birth=person.birth_date or UNKNOWN_BIRTH_DATE,
                 member_id=(person.identifier or "-")[:80],
             )
         )
@@ -305,6 +305,7 @@ def remittance_items(
             payer_claim_number=claim.payer_claim_control_number or None,
             records=[],
             errors=[*refused, *_errors(claim.findings)],
+            scrubber=PhiScrubber(people_as_patients(claim.patient, claim.insured)),
         )
         if not item.errors:
             with _recordable(item, document.source_name, "CLP"):
@@ -721,15 +722,26 @@ def _record(writer: LedgerWriter, record: StatusCheck | Payment, item: ClaimItem
 
 
 def _rejected_evidence(item: ClaimItem) -> str | None:
-    """The refused claim's own segment, its payer free text (STC12) masked with the claim's people,
-    or cut off when they are not known (a set whose view failed)."""
+    """The refused claim's own segment, kept so a person sees what was refused, minus what may be
+    PHI: each element a finding refuses is blanked (a misaligned element may hold a name or a
+    birth date), the claim's people are masked, and a 277's free text (STC12) is cut off when they
+    are not known (a set whose view failed)."""
     raw = _raw(item.transaction, item.segment_number)
-    if raw is None or item.transaction.header.transaction_set_id != "277":
-        return raw
-    if item.scrubber is not None:
-        return item.scrubber.scrub(raw)
-    separator = raw[3:4]
-    return separator.join(raw.split(separator)[:12]) if separator else raw
+    if raw is None:
+        return None
+    separator = raw[3:4] if len(raw) > 3 else ""
+    if separator:
+        refused = {f.location.element for f in item.errors if f.location.segment_number == item.segment_number}
+        parts = raw.split(separator)
+        segment_id = parts[0]
+        parts = [
+            MASK if index and any(r and r.split("-")[0] == element_name(segment_id, index) for r in refused) else part
+            for index, part in enumerate(parts)
+        ]
+        if item.scrubber is None and segment_id == "STC":
+            parts = parts[:12]
+        raw = separator.join(parts)
+    return item.scrubber.scrub(raw) if item.scrubber is not None else raw
 
 
 def _keep_rejected(writer: LedgerWriter, document: X12Document, item: ClaimItem) -> None:

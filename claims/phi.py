@@ -64,9 +64,18 @@ def _date_spellings(value: date) -> list[str]:
 _TOKEN = re.compile(r"\d{1,4}[/-]\d{1,2}[/-]\d{2,4}|[^\W_]+(?:['.-][^\W_]+)*")
 
 
+#: A Patient built from a file that gives no birth date (a 277) carries this one: any date may be it.
+UNKNOWN_BIRTH_DATE = date.min
+_DATE_TOKEN = re.compile(
+    r"^(?:\d{1,4}[/-]\d{1,2}[/-]\d{2,4}|(?:19|20)\d{6}|\d{2}(?:19|20)\d{2}\d{2}|\d{4}(?:19|20)\d{2})$"
+)
+
+
 def _needles(patient: Patient) -> set[str]:
     """The lower-cased tokens that identify a patient: whole names and their longer parts, member id, birth date."""
-    found = {patient.member_id.lower(), *(s.lower() for s in _date_spellings(patient.date_of_birth))}
+    found = {patient.member_id.lower()}
+    if patient.date_of_birth != UNKNOWN_BIRTH_DATE:
+        found.update(s.lower() for s in _date_spellings(patient.date_of_birth))
     for name in (patient.last_name, patient.first_name):
         words = [w.group().lower() for w in _TOKEN.finditer(name)]
         found.update(w for w in words if len(w) >= 2 and (len(words) == 1 or len(w) >= 3))
@@ -83,15 +92,17 @@ class PhiScrubber:
 
     def __init__(self, patients: Iterable[Patient] = ()) -> None:
         self._needles: set[str] = set()
+        self._any_date = False  # a patient whose birth date is unknown: every date-shaped token may be it
         for patient in patients:
             self.add(patient)
 
     def add(self, patient: Patient) -> None:
         self._needles |= _needles(patient)
+        self._any_date |= patient.date_of_birth == UNKNOWN_BIRTH_DATE
 
     def _mask(self, match: re.Match[str]) -> str:
         token = match.group()
-        if token.lower() in self._needles:
+        if token.lower() in self._needles or (self._any_date and _DATE_TOKEN.match(token)):
             return MASK
         if "-" in token or "'" in token or "." in token:
             # SMITH-JONES is masked whole; in "SMITH-JONES's" or "MEMBER.SUN998" the parts are looked at
@@ -99,7 +110,7 @@ class PhiScrubber:
         return token
 
     def scrub(self, text: str) -> str:
-        return _TOKEN.sub(self._mask, text) if self._needles and text else text
+        return _TOKEN.sub(self._mask, text) if (self._needles or self._any_date) and text else text
 
 
 #: Patients this process has asked a payer about: log lines mask their values wherever they appear.

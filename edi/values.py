@@ -196,5 +196,21 @@ class ElementReader:
             FindingCode.INVALID_NUMBER: "a valid number",
             FindingCode.INVALID_DATE: "a valid date",
         }.get(code, "valid")
-        shown = "(value withheld: patient data)" if sensitive else repr(text)
-        findings.append(self.finding(Severity.ERROR, code, f"{name} {shown} is not {kind}", number, segment_id, name))
+        shown = "(withheld: patient data)" if sensitive else f"({describe_shape(text)})"
+        findings.append(self.finding(Severity.ERROR, code, f"{name} is not {kind} {shown}", number, segment_id, name))
+
+
+def describe_shape(text: str) -> str:
+    """What a refused value looks like, never the value itself: a misaligned element may hold a
+    patient's name, birth date or member id, and findings reach screens, logs and the ledger."""
+    kinds = [
+        kind
+        for kind, present in (
+            ("letters", any(c.isalpha() for c in text)),
+            ("digits", any(c.isdigit() for c in text)),
+            ("spaces", any(c.isspace() for c in text)),
+            ("other characters", any(not (c.isalnum() or c.isspace()) for c in text)),
+        )
+        if present
+    ]
+    return f"{len(text)} characters: {', '.join(kinds) or 'none'}"

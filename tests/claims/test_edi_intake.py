@@ -165,7 +165,7 @@ def test_public_samples_queue_every_claim_and_flag_a_bad_payment_date(sqlite_led
     [bad_date] = [f for f in summary.findings if f.code == "element.invalid_date"]
     assert (bad_date.location, bad_date.message, bad_date.severity) == (
         "835_lfh_1.x12 segment 4 BPR16",
-        "BPR16 '20002316' is not a valid date",
+        "BPR16 is not a valid date (8 characters: digits)",
         "warning",
     )
     assert (bad_date.interchange_control_number, bad_date.group_control_number) == ("000000907", "1")

@@ -28,3 +28,16 @@ def test_scrubber_leaves_words_that_merely_contain_a_name() -> None:
     patient = make_patient(last_name="Lee", first_name="Ann")
     assert PhiScrubber([patient]).scrub("Annual fee for Leeds") == "Annual fee for Leeds"
     assert PhiScrubber().scrub("nothing known") == "nothing known"
+
+
+def test_a_patient_whose_birth_date_is_unknown_masks_every_date_in_free_text() -> None:
+    """A 277 names the patient but not their birth date: any date its free text quotes may be it."""
+    from claims.phi import UNKNOWN_BIRTH_DATE
+
+    patient = make_patient(last_name="Lee", first_name="Ann", member_id="M1", date_of_birth=UNKNOWN_BIRTH_DATE)
+    text = "LEE ANN DOB 08/11/2020 ALSO 20200811 AND 2020-08-11; CLAIM 4500 PAID 12.50"
+    assert (
+        PhiScrubber([patient]).scrub(text) == f"{MASK} {MASK} DOB {MASK} ALSO {MASK} AND {MASK}; CLAIM 4500 PAID 12.50"
+    )
+    known = make_patient(last_name="Lee", first_name="Ann", member_id="M1", date_of_birth=date(1980, 2, 3))
+    assert PhiScrubber([known]).scrub("DOS 08/11/2020") == "DOS 08/11/2020"
