@@ -439,7 +439,7 @@ def _status_check(
         payment_date=report.check_date,
         evidence_ref=f"{document.source_name}#{segment_number}",
         dedupe_key=_key(document, response, segment_number, response.kind, claim.patient_control_number),
-        raw_segment=scrubber.scrub(raw) if (raw := _raw(response, segment_number)) else None,
+        raw_segment=scrub_segment(raw, scrubber) if (raw := _raw(response, segment_number)) else None,
     )
 
 
@@ -741,7 +741,20 @@ def _rejected_evidence(item: ClaimItem) -> str | None:
         if item.scrubber is None and segment_id == "STC":
             parts = parts[:12]
         raw = separator.join(parts)
-    return item.scrubber.scrub(raw) if item.scrubber is not None else raw
+    return scrub_segment(raw, item.scrubber) if item.scrubber is not None else raw
+
+
+def scrub_segment(raw: str, scrubber: PhiScrubber) -> str:
+    """A payer segment with its people masked: free text (STC12, MSG) as free text, where any date may
+    be a birth date the file does not give; structured elements only by the people's own values."""
+    separator = raw[3:4] if len(raw) > 3 else ""
+    if not separator:
+        return scrubber.scrub(raw)
+    parts = raw.split(separator)
+    free_text = {("STC", 12), ("MSG", 1), ("NTE", 2)}
+    return separator.join(
+        scrubber.scrub(part, any_date=(parts[0], index) in free_text) for index, part in enumerate(parts)
+    )
 
 
 def _keep_rejected(writer: LedgerWriter, document: X12Document, item: ClaimItem) -> None:

@@ -100,17 +100,21 @@ class PhiScrubber:
         self._needles |= _needles(patient)
         self._any_date |= patient.date_of_birth == UNKNOWN_BIRTH_DATE
 
-    def _mask(self, match: re.Match[str]) -> str:
+    def _mask(self, match: re.Match[str], any_date: bool = True) -> str:
         token = match.group()
-        if token.lower() in self._needles or (self._any_date and _DATE_TOKEN.match(token)):
+        if token.lower() in self._needles or (any_date and self._any_date and _DATE_TOKEN.match(token)):
             return MASK
         if "-" in token or "'" in token or "." in token:
             # SMITH-JONES is masked whole; in "SMITH-JONES's" or "MEMBER.SUN998" the parts are looked at
             return re.sub(r"[^\W_]+", lambda m: MASK if m.group().lower() in self._needles else m.group(), token)
         return token
 
-    def scrub(self, text: str) -> str:
-        return _TOKEN.sub(self._mask, text) if (self._needles or self._any_date) and text else text
+    def scrub(self, text: str, *, any_date: bool = True) -> str:
+        """`any_date=False` for structured values (an X12 date element is a date of service, not a
+        birth date): only the known patients' own values are masked there."""
+        if not text or not (self._needles or (any_date and self._any_date)):
+            return text
+        return _TOKEN.sub(lambda match: self._mask(match, any_date), text)
 
 
 #: Patients this process has asked a payer about: log lines mask their values wherever they appear.
