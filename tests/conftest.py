@@ -243,3 +243,14 @@ def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts with structlog's defaults: a CLI test configures it to write to the stream
+    of its CliRunner, which is closed once that test ends."""
+    import structlog
+
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
