@@ -104,6 +104,7 @@ def run_sandbox(config: SandboxConfig | None = None) -> Iterator[SandboxEndpoint
             uvicorn.Config(
                 apps[name],
                 log_level="warning",
+                log_config=None,  # leave logging to the process: its redactor sees uvicorn's lines too
                 access_log=False,
                 lifespan="off",
                 http=HTTP_PROTOCOL,
