@@ -38,6 +38,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bots.live import DEFAULT_LEASE, Sleep, hold_payer
+from bots.sweep import finish_sweep, keep_sweep_alive, start_sweep
 from claims.ledger import EligibilityItem, Ledger
 from claims.models import EligibilityCheck, Patient, Sweep, SweepItemState, SweepKind, SweepState
 from claims.validation import plain_problems
@@ -358,27 +359,6 @@ def _record(ledger: Ledger, sweep_id: int, key: str, check: EligibilityCheck) ->
         return writer.record_eligibility_sweep_answer(sweep_id, key, check)
 
 
-async def _keep_alive(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
-    def renew() -> None:
-        with ledger.writer() as writer:
-            writer.renew_sweep(sweep_id, lease)
-
-    while True:
-        await asyncio.sleep(lease.total_seconds() / 3)
-        await asyncio.to_thread(renew)
-
-
-def _start(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
-    with ledger.writer() as writer:
-        writer.interrupt_stale_sweeps()
-        writer.start_sweep(sweep_id, lease)
-
-
-def _finish(ledger: Ledger, sweep_id: int, state: SweepState, note: str | None) -> None:
-    with ledger.writer() as writer:
-        writer.finish_sweep(sweep_id, state, note)
-
-
 async def run_eligibility_sweep(
     ledger: Ledger,
     sweep_id: int,
@@ -390,22 +370,22 @@ async def run_eligibility_sweep(
 ) -> dict[str, EligibilityOutcome]:
     """Work the sweep's planned appointments, every payer at once; a cancelled run is marked interrupted
     (its planned appointments are continued by the next eligibility sweep)."""
-    await asyncio.to_thread(_start, ledger, sweep_id, lease)
-    heartbeat = asyncio.create_task(_keep_alive(ledger, sweep_id, lease))
+    await asyncio.to_thread(start_sweep, ledger, sweep_id, lease)
+    heartbeat = asyncio.create_task(keep_sweep_alive(ledger, sweep_id, lease))
     payers = sorted({i.payer_id for i in await asyncio.to_thread(ledger.eligibility_sweep_items, sweep_id)})
     try:
         outcomes = await asyncio.gather(
             *(check_payer_appointments(ledger, sweep_id, p, adapters.get(p, NO_ADAPTER), policy, sleep) for p in payers)
         )
     except BaseException:
-        _finish(ledger, sweep_id, SweepState.INTERRUPTED, "stopped before it finished")
+        finish_sweep(ledger, sweep_id, SweepState.INTERRUPTED, "stopped before it finished")
         raise
     finally:
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
     stopped = [f"{o.payer_id}: {o.stopped}" for o in outcomes if o.stopped]
-    await asyncio.to_thread(_finish, ledger, sweep_id, SweepState.FINISHED, "; ".join(stopped)[:500] or None)
+    await asyncio.to_thread(finish_sweep, ledger, sweep_id, SweepState.FINISHED, "; ".join(stopped)[:500] or None)
     return {o.payer_id: o for o in outcomes}
 
 

@@ -348,7 +348,9 @@ async def check_payer_items(
 AdapterFor = Callable[[str], Awaitable[PayerAdapter | str]]
 
 
-async def _keep_alive(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
+async def keep_sweep_alive(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
+    """Renew a sweep's lease every third of it, until cancelled (any kind of sweep)."""
+
     def renew() -> None:
         with ledger.writer() as writer:
             writer.renew_sweep(sweep_id, lease)
@@ -358,13 +360,14 @@ async def _keep_alive(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
         await asyncio.to_thread(renew)
 
 
-def _start(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
+def start_sweep(ledger: Ledger, sweep_id: int, lease: timedelta) -> None:
+    """Mark a sweep running (sweeps whose lease ran out are interrupted first)."""
     with ledger.writer() as writer:
         writer.interrupt_stale_sweeps()
         writer.start_sweep(sweep_id, lease)
 
 
-def _finish(ledger: Ledger, sweep_id: int, state: SweepState, note: str | None) -> None:
+def finish_sweep(ledger: Ledger, sweep_id: int, state: SweepState, note: str | None) -> None:
     with ledger.writer() as writer:
         writer.finish_sweep(sweep_id, state, note)
 
@@ -382,8 +385,8 @@ async def run_sweep(
 ) -> dict[str, PayerOutcome]:
     """Work the sweep's planned items, every payer at once. `adapters` maps each payer of the sweep to
     its adapter, or to why there is none (its items are skipped, with one bot_failure event)."""
-    await asyncio.to_thread(_start, ledger, sweep_id, lease)
-    heartbeat = asyncio.create_task(_keep_alive(ledger, sweep_id, lease))
+    await asyncio.to_thread(start_sweep, ledger, sweep_id, lease)
+    heartbeat = asyncio.create_task(keep_sweep_alive(ledger, sweep_id, lease))
     payers = sorted({item.payer_id for item in await asyncio.to_thread(ledger.sweep_items, sweep_id)})
 
     async def one(payer_id: str) -> PayerOutcome:
@@ -431,7 +434,7 @@ async def run_sweep(
     try:
         outcomes = await asyncio.gather(*(one(p) for p in payers))
     except BaseException:  # cancelled or interrupted: say so now; the next sweep continues it
-        _finish(ledger, sweep_id, SweepState.INTERRUPTED, "stopped before it finished")
+        finish_sweep(ledger, sweep_id, SweepState.INTERRUPTED, "stopped before it finished")
         raise
     finally:
         heartbeat.cancel()
@@ -439,7 +442,7 @@ async def run_sweep(
             await heartbeat
     done = {o.payer_id: o for o in outcomes}
     stopped = [f"{o.payer_id}: {o.stopped}" for o in outcomes if o.stopped]
-    await asyncio.to_thread(_finish, ledger, sweep_id, SweepState.FINISHED, "; ".join(stopped)[:500] or None)
+    await asyncio.to_thread(finish_sweep, ledger, sweep_id, SweepState.FINISHED, "; ".join(stopped)[:500] or None)
     return done
 
 

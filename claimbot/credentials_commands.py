@@ -21,11 +21,11 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr, ValidationError
-from rich.table import Table
 
 from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.logs import get_logger
 from claimbot.settings import Settings
+from claimbot.tables import Col, add_rows, make_table
 from portal_adapters.credentials import (
     KEY_ENV,
     KEYRING_NAME,
@@ -242,17 +242,24 @@ def credentials_list(as_json: JsonOption = False) -> None:
     if not rows:
         out.print(f"no credentials: add some with `claimbot credentials set PAYER` (file: {store.path})", markup=False)
         return
-    table = Table("payer", "username", "source", "TOTP", "security answers")
-    for row in rows:
-        answers = row["security_answers"]
-        table.add_row(
+    table = make_table(
+        ("payer", Col.KEY),
+        ("username", Col.KEY),
+        ("source", Col.TEXT),
+        ("TOTP", Col.KEY),
+        ("security answers", Col.KEY),
+    )
+    shown = [
+        [
             str(row["payer"]),
             str(row["username"]),
             str(row["source"]),
             "yes" if row["totp"] else "no",
-            "" if answers is None else str(answers),
-        )
-    out.print(table)
+            "" if row["security_answers"] is None else str(row["security_answers"]),
+        ]
+        for row in rows
+    ]
+    out.print(add_rows(table, shown))
 
 
 @credentials_app.command("remove")

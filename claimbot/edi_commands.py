@@ -14,6 +14,7 @@ import typer
 
 from claimbot.console import Exit, JsonOption, fail, out, print_json, write_json_text
 from claimbot.settings import Settings
+from claimbot.tables import Col, add_rows, make_table
 
 if TYPE_CHECKING:  # the X12 layer, the intake and the ledger are imported by the commands that use them
     from claims.edi_intake import EdiImportSummary
@@ -92,7 +93,6 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         """Answers from EDI files whose claim is not (yet) in the ledger, and claims refused over an
         error ('rejected', with the findings that refused them)."""
         from pydantic import TypeAdapter
-        from rich.table import Table
 
         from claims.ledger import UnmatchedKind
 
@@ -106,9 +106,17 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             ]
             write_json_text(TypeAdapter(list[dict[str, object]]).dump_json(shown, indent=2).decode())
             return
-        table = Table("claim ref", "kind", "payer claim #", "from", "received", "matched", "why")
-        for item in items:
-            table.add_row(
+        table = make_table(
+            ("claim ref", Col.KEY),
+            ("kind", Col.KEY),
+            ("payer claim #", Col.KEY),
+            ("from", Col.TEXT),
+            ("received", Col.KEY),
+            ("matched", Col.KEY),
+            ("why", Col.TEXT),
+        )
+        rows = [
+            [
                 item.claim_ref,
                 item.kind.value,
                 item.payer_claim_number or "",
@@ -116,8 +124,10 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
                 item.received_at.strftime("%Y-%m-%d %H:%M"),
                 item.matched_at.strftime("%Y-%m-%d") if item.matched_at else "",
                 _why(item),
-            )
-        out.print(table)
+            ]
+            for item in items
+        ]
+        out.print(add_rows(table, rows))
 
 
 def _why(item: UnmatchedItem) -> str:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from claimbot.console import Exit, JsonOption, fail, out, print_json
 from claimbot.settings import Settings
+from claimbot.tables import Col, add_rows, make_table
 
 if TYPE_CHECKING:  # the ledger loads when a command runs, not on start-up
     from claims.ledger import Ledger, PayerHold
@@ -67,18 +67,28 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
                 ]
             )
             return
-        table = Table("payer", "name", "route", "state", "since", "evidence")
+        table = make_table(
+            ("payer", Col.KEY),
+            ("name", Col.TEXT),
+            ("route", Col.KEY),
+            ("state", Col.TEXT),
+            ("since", Col.KEY),
+            ("evidence", Col.TEXT),
+        )
+        rows = []
         for p in payers:
             hold = holds.get(p.id)
-            table.add_row(
-                p.id,
-                p.name,
-                routes.get(p.id, "not in config"),
-                f"SUSPENDED ({hold.kind}: {hold.reason})" if hold else "active",
-                hold.since.strftime("%Y-%m-%d %H:%M") if hold else "",
-                (hold.evidence_ref or "") if hold else "",
+            rows.append(
+                [
+                    p.id,
+                    p.name,
+                    routes.get(p.id, "not in config"),
+                    f"SUSPENDED ({hold.kind}: {hold.reason})" if hold else "active",
+                    hold.since.strftime("%Y-%m-%d %H:%M") if hold else "",
+                    (hold.evidence_ref or "") if hold else "",
+                ]
             )
-        out.print(table)
+        out.print(add_rows(table, rows))
 
     @payers_app.command("resume")
     def payers_resume(

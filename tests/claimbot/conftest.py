@@ -1,3 +1,4 @@
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console() -> Iterator[None]:
+    """CLI tests read tables as text: give them one width, whatever terminal the test run sits in
+    (the consoles otherwise take the width of the terminal they find, as a person's would)."""
+    from claimbot.console import err, out
+
+    widths = out.width, err.width
+    out.width = err.width = 200
+    yield
+    out.width, err.width = widths
