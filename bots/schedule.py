@@ -338,25 +338,17 @@ def sweep_in_the_way(ledger: Ledger, kind: SweepKind, payer_ids: Sequence[str]) 
 
 
 def adapter_or_reason(context: BotContext, entry: PayerEntry) -> PayerAdapter | str:
-    """The payer's adapter on its route, or why there is none (PHI-free: the errors are built so)."""
-    from claims.payer_config import PayerRoute
-    from portal_adapters.credentials import CredentialsError
-    from portal_adapters.errors import AdapterError
-    from portal_adapters.factory import clearinghouse_adapter, portal_adapter
-    from portal_adapters.playbook import PlaybookError
-    from portal_adapters.routing import ApiThenPortal
+    """The payer's adapter on its route, or why there is none."""
+    from portal_adapters.factory import adapter_or_reason as build
 
-    try:
-
-        def portal() -> PayerAdapter:
-            return portal_adapter(entry.id, context.data_dir, context.playbooks_dir, context.evidence_retention_days)
-
-        if entry.route is PayerRoute.PORTAL:
-            return portal()
-        api = clearinghouse_adapter(entry.id, entry.clearinghouse_payer_id)
-        return api if entry.route is PayerRoute.API else ApiThenPortal(api, portal())
-    except (PlaybookError, CredentialsError, AdapterError) as error:
-        return str(error)
+    return build(
+        entry.id,
+        entry.route,
+        entry.clearinghouse_payer_id,
+        context.data_dir,
+        context.playbooks_dir,
+        context.evidence_retention_days,
+    )
 
 
 async def _clear_of(ledger: Ledger, kind: SweepKind, payer_ids: Sequence[str], context: BotContext) -> Sweep | None:

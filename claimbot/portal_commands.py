@@ -57,8 +57,9 @@ def _adapter(settings: Settings, payer_id: str, via: Via | None) -> PayerAdapter
     """The route asked for, else the payer's route from config/payers.yaml."""
     from claims.payer_config import PayerConfigError, PayerRoute, load_payer_entries
     from portal_adapters.credentials import CredentialsError
-    from portal_adapters.factory import clearinghouse_adapter
-    from portal_adapters.routing import ApiThenPortal
+    from portal_adapters.errors import AdapterError
+    from portal_adapters.factory import route_adapter
+    from portal_adapters.playbook import PlaybookError
 
     try:
         entry = next((p for p in load_payer_entries(settings.payers_file) if p.id == payer_id), None)
@@ -66,14 +67,17 @@ def _adapter(settings: Settings, payer_id: str, via: Via | None) -> PayerAdapter
         fail(Exit.LEDGER, str(error))
     if entry is None:
         fail(Exit.NOT_FOUND, f"payer {payer_id} is not in {settings.payers_file}")
-    route = PayerRoute(via.value) if via else entry.route
-    if route is PayerRoute.PORTAL:
-        return _portal(settings, payer_id)
     try:
-        api = clearinghouse_adapter(payer_id, entry.clearinghouse_payer_id)
-    except CredentialsError as error:
+        return route_adapter(
+            payer_id,
+            PayerRoute(via.value) if via else entry.route,
+            entry.clearinghouse_payer_id,
+            settings.data_dir,
+            settings.playbooks_dir,
+            settings.evidence_retention_days,
+        )
+    except (PlaybookError, CredentialsError, AdapterError) as error:
         fail(Exit.PAYER, str(error))
-    return api if route is PayerRoute.API else ApiThenPortal(api, _portal(settings, payer_id))
 
 
 def _result_table(results: list[ClaimStatusResult | ClaimCheckFailed]) -> Table:

@@ -36,25 +36,17 @@ events_app = typer.Typer(help="Events: what sweeps and imports found changed (th
 
 
 def _adapter_or_reason(settings: Settings, entry: PayerEntry) -> PayerAdapter | str:
-    """The payer's adapter on its route, or why there is none (PHI-free: the errors are built so)."""
-    from claims.payer_config import PayerRoute
-    from portal_adapters.credentials import CredentialsError
-    from portal_adapters.errors import AdapterError
-    from portal_adapters.factory import clearinghouse_adapter, portal_adapter
-    from portal_adapters.playbook import PlaybookError
-    from portal_adapters.routing import ApiThenPortal
+    """The payer's adapter on its route, or why there is none."""
+    from portal_adapters.factory import adapter_or_reason
 
-    try:
-
-        def portal() -> PayerAdapter:
-            return portal_adapter(entry.id, settings.data_dir, settings.playbooks_dir, settings.evidence_retention_days)
-
-        if entry.route is PayerRoute.PORTAL:
-            return portal()
-        api = clearinghouse_adapter(entry.id, entry.clearinghouse_payer_id)
-        return api if entry.route is PayerRoute.API else ApiThenPortal(api, portal())
-    except (PlaybookError, CredentialsError, AdapterError) as error:
-        return str(error)
+    return adapter_or_reason(
+        entry.id,
+        entry.route,
+        entry.clearinghouse_payer_id,
+        settings.data_dir,
+        settings.playbooks_dir,
+        settings.evidence_retention_days,
+    )
 
 
 def _plan_json(plan: SweepPlan) -> dict[str, object]:

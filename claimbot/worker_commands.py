@@ -19,8 +19,6 @@ from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.settings import Settings
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser
-
     from bots.sweep import PayerLimits
     from bots.workers import SharedBrowser
     from claims.ledger import Ledger
@@ -67,31 +65,21 @@ def _limits(config: PayerConfig) -> dict[str, PayerLimits]:
 
 
 async def _adapter_or_reason(settings: Settings, entry: PayerEntry, browser: SharedBrowser) -> PayerAdapter | str:
-    """The payer's adapter on its route, on the worker's own browser; or why there is none (PHI-free).
-
-    The same routes as `claimbot sweep` builds (claimbot.sweep_commands), plus the shared browser."""
+    """The payer's adapter on its route, on the worker's own browser (started only for a portal route);
+    or why there is none (PHI-free)."""
     from claims.payer_config import PayerRoute
-    from portal_adapters.credentials import CredentialsError
-    from portal_adapters.errors import AdapterError
-    from portal_adapters.factory import clearinghouse_adapter, portal_adapter
-    from portal_adapters.playbook import PlaybookError
-    from portal_adapters.routing import ApiThenPortal
+    from portal_adapters.factory import adapter_or_reason
 
-    try:
-
-        def portal(shared: Browser) -> PayerAdapter:
-            return portal_adapter(
-                entry.id, settings.data_dir, settings.playbooks_dir, settings.evidence_retention_days, browser=shared
-            )
-
-        if entry.route is PayerRoute.API:
-            return clearinghouse_adapter(entry.id, entry.clearinghouse_payer_id)
-        if entry.route is PayerRoute.PORTAL:
-            return portal(await browser.get())
-        api = clearinghouse_adapter(entry.id, entry.clearinghouse_payer_id)
-        return ApiThenPortal(api, portal(await browser.get()))
-    except (PlaybookError, CredentialsError, AdapterError) as error:
-        return str(error)
+    shared = None if entry.route is PayerRoute.API else await browser.get()
+    return adapter_or_reason(
+        entry.id,
+        entry.route,
+        entry.clearinghouse_payer_id,
+        settings.data_dir,
+        settings.playbooks_dir,
+        settings.evidence_retention_days,
+        browser=shared,
+    )
 
 
 def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:

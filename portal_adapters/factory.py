@@ -8,12 +8,16 @@ from pathlib import Path
 from playwright.async_api import Browser
 from pydantic import SecretStr
 
+from claims.payer_config import PayerRoute
 from portal_adapters.clearinghouse import ClearinghouseAdapter
+from portal_adapters.contract import PayerAdapter
 from portal_adapters.credentials import CredentialsError, CredentialStore
 from portal_adapters.engine import PlaybookPortalAdapter
+from portal_adapters.errors import AdapterError
 from portal_adapters.evidence import EvidenceStore
 from portal_adapters.playbook import PlaybookError, discover_playbooks, load_playbook
 from portal_adapters.playbook.schema import base_url_problem
+from portal_adapters.routing import ApiThenPortal
 
 
 def clearinghouse_adapter(payer_id: str, clearinghouse_payer_id: str | None) -> ClearinghouseAdapter:
@@ -55,3 +59,46 @@ def portal_adapter(
         browser=browser,
         headless=headless,
     )
+
+
+def route_adapter(
+    payer_id: str,
+    route: PayerRoute,
+    clearinghouse_payer_id: str | None,
+    data_dir: Path,
+    playbooks_dir: Path,
+    evidence_retention_days: int = 30,
+    browser: Browser | None = None,
+    headless: bool = True,
+) -> PayerAdapter:
+    """The payer's adapter on a route: its portal, the clearinghouse, or the clearinghouse then the
+    portal. Raises PlaybookError / CredentialsError / AdapterError saying what is missing."""
+
+    def portal() -> PayerAdapter:
+        return portal_adapter(
+            payer_id, data_dir, playbooks_dir, evidence_retention_days, browser=browser, headless=headless
+        )
+
+    if route is PayerRoute.PORTAL:
+        return portal()
+    api = clearinghouse_adapter(payer_id, clearinghouse_payer_id)
+    return api if route is PayerRoute.API else ApiThenPortal(api, portal())
+
+
+def adapter_or_reason(
+    payer_id: str,
+    route: PayerRoute,
+    clearinghouse_payer_id: str | None,
+    data_dir: Path,
+    playbooks_dir: Path,
+    evidence_retention_days: int = 30,
+    browser: Browser | None = None,
+) -> PayerAdapter | str:
+    """`route_adapter`, or why there is none, for a bot that goes on with the other payers (PHI-free:
+    these errors are built from fields and names, never values)."""
+    try:
+        return route_adapter(
+            payer_id, route, clearinghouse_payer_id, data_dir, playbooks_dir, evidence_retention_days, browser
+        )
+    except (PlaybookError, CredentialsError, AdapterError) as error:
+        return str(error)
