@@ -666,21 +666,7 @@ class LedgerWriter:
 
         A process that dies (kill, crash, power) cannot say so itself: this is how its run ends.
         """
-        now = now or utc_now()
-        return int(
-            self._conn.execute(
-                bot_runs.update()
-                .where(
-                    bot_runs.c.status == BotRunStatus.RUNNING.value,
-                    sa.or_(bot_runs.c.lease_expires_at.is_(None), bot_runs.c.lease_expires_at < now),
-                )
-                .values(
-                    status=BotRunStatus.INTERRUPTED.value,
-                    finished_at=now,
-                    note="no heartbeat before its lease ran out: the process ended without finishing",
-                )
-            ).rowcount
-        )
+        return self._interrupt_stale(bot_runs.c.status, BotRunStatus.RUNNING, BotRunStatus.INTERRUPTED, now)
 
     def finish_bot_run(
         self, run_id: int, status: BotRunStatus, claims_checked: int, errors: int, note: str | None
@@ -822,18 +808,27 @@ class LedgerWriter:
 
     def interrupt_stale_sweeps(self, now: datetime | None = None) -> int:
         """Mark running sweeps whose lease ran out `interrupted` (their process died); returns how many."""
+        return self._interrupt_stale(sweeps.c.state, SweepState.RUNNING, SweepState.INTERRUPTED, now)
+
+    def _interrupt_stale(
+        self, state: sa.Column[Any], running: StrEnum, interrupted: StrEnum, now: datetime | None
+    ) -> int:
+        """One statement for bot runs and sweeps alike: `running` rows whose lease ran out end `interrupted`."""
+        table = state.table
         now = now or utc_now()
         return int(
             self._conn.execute(
-                sweeps.update()
+                table.update()
                 .where(
-                    sweeps.c.state == SweepState.RUNNING.value,
-                    sa.or_(sweeps.c.lease_expires_at.is_(None), sweeps.c.lease_expires_at < now),
+                    state == running.value,
+                    sa.or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now),
                 )
                 .values(
-                    state=SweepState.INTERRUPTED.value,
-                    finished_at=now,
-                    note="no heartbeat before its lease ran out: the process ended without finishing",
+                    {
+                        state.name: interrupted.value,
+                        "finished_at": now,
+                        "note": "no heartbeat before its lease ran out: the process ended without finishing",
+                    }
                 )
             ).rowcount
         )
