@@ -17,10 +17,12 @@ import typer
 from claimbot import (
     claims_commands,
     credentials_commands,
+    denials_commands,
     edi_commands,
     evidence_commands,
     payer_commands,
     portal_commands,
+    resubmit_commands,
     scheduler_commands,
     sweep_commands,
     worker_commands,
@@ -52,6 +54,8 @@ evidence_commands.register(app)
 sweep_commands.register(app, open_ledger)
 scheduler_commands.register(app, open_ledger)
 worker_commands.register(app, open_ledger)
+denials_commands.register(app, open_ledger)
+resubmit_commands.register(app, open_ledger)
 
 
 @app.command("demo")

@@ -14,7 +14,17 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from claims.models import Benefit, CheckSource, Claim, Denial, EligibilityCheck, Patient, StatusCheck, utc_now
+from claims.models import (
+    Benefit,
+    CheckSource,
+    Claim,
+    Denial,
+    EligibilityCheck,
+    FrequencyCode,
+    Patient,
+    StatusCheck,
+    utc_now,
+)
 from claims.phi import register_patient
 from claims.status import ClaimStatus
 from portal_adapters.errors import AdapterError, ErrorKind, Reason
@@ -170,6 +180,45 @@ class EligibilityResult(_Model):
         )
 
 
+class CorrectionRequest(_Model):
+    """A corrected (frequency 7) or void (8) claim to send to the payer, on whatever route.
+
+    `claim` is the claim as it will be sent (the specialist's changes applied); `x12` is the 837P
+    interchange built from it (bots.resubmission), kept as the record of what was sent: the
+    clearinghouse route sends it as is, a portal route types `claim`'s values into the payer's form.
+    """
+
+    query: ClaimQuery
+    claim: Claim
+    frequency_code: FrequencyCode
+    payer_claim_number: str = Field(min_length=1, max_length=50, description="REF*F8: the payer's claim number")
+    x12: str = Field(repr=False)
+    reason: str | None = Field(default=None, max_length=300, description="PHI-free note for the payer's form")
+
+
+class AcknowledgmentState(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PENDING = "pending"  # sent; the 999 / 277CA (or the portal's answer) is not back yet
+
+
+class CorrectionReceipt(_Model):
+    """What the payer said when a correction was handed over. A dry run stops before the final
+    submit: `submitted` False, no confirmation, evidence of the filled form."""
+
+    claim_id: str
+    payer_id: str
+    route: Route
+    submitted: bool
+    at: datetime = Field(default_factory=utc_now)
+    elapsed_ms: int = Field(ge=0)
+    confirmation_number: str | None = Field(default=None, max_length=50, description="portal confirmation / batch id")
+    acknowledgment: AcknowledgmentState = AcknowledgmentState.PENDING
+    ack_codes: tuple[str, ...] = Field(default=(), description='e.g. "999:A", "277CA:A2:20" or "277CA:A7:562:82"')
+    payer_claim_number: str | None = Field(default=None, max_length=50, description="a new number the payer gave")
+    evidence_ref: str | None = None
+
+
 class PayerAdapter(Protocol):
     """Open once, ask many times, close. Raises only portal_adapters.errors.AdapterError subclasses.
 
@@ -185,5 +234,10 @@ class PayerAdapter(Protocol):
     async def check_claims(self, queries: Sequence[ClaimQuery]) -> list[ClaimOutcome]: ...
 
     async def check_eligibility(self, query: EligibilityQuery) -> EligibilityResult: ...
+
+    async def submit_correction(self, request: CorrectionRequest, *, dry_run: bool = False) -> CorrectionReceipt:
+        """Send a corrected or void claim. Raises AdapterError (Reason says why) when the payer
+        refused it or the route cannot take corrections; a dry run never presses the final submit."""
+        ...
 
     async def close(self) -> None: ...
