@@ -60,3 +60,8 @@ class Settings(BaseSettings):
     @property
     def payers_file(self) -> Path:
         return self.config_dir / "payers.yaml"
+
+    @property
+    def team_file(self) -> Path:
+        """Who holds which role (claims.team); absent: the one local user is a specialist."""
+        return self.config_dir / "team.yaml"
