@@ -494,3 +494,70 @@ class Event(Model):
     dedupe_key: str = Field(min_length=1, max_length=DEDUPE_KEY_MAX)
     created_at: datetime = Field(default_factory=utc_now)
     dispatched_at: datetime | None = None
+
+
+# --- what was sent: claim versions and submissions ---------------------------------------------
+
+SUBMISSION_REASON_MAX = 300  # the specialist's reason for a correction, PHI-free by the guard
+CONTROL_NUMBER_MAX = 9  # ISA13 / GS06 / ST02
+
+
+class ClaimVersion(Model):
+    """A claim as it was at one version. The current claim is the highest version; an import or a
+    correction that changes a claim keeps the one before, so a corrected claim is built from what
+    the payer actually received."""
+
+    claim: Claim
+    version: int = Field(ge=1)
+    content_hash: str
+    recorded_at: datetime
+    current: bool
+
+
+class SubmissionRoute(StrEnum):
+    API = "api"  # an 837P through the clearinghouse
+    PORTAL = "portal"  # the payer portal's correction form, by playbook
+    FILE = "file"  # an 837P file the practice's system sent, imported with `claimbot edi import`
+
+
+class SubmissionState(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"  # above the team's threshold: a lead must approve first
+    SENDING = "sending"  # handed to the route; a crash here leaves it for a person to check, never resent blindly
+    SENT = "sent"  # the route took it; the acknowledgment (999 / 277CA / portal) is not back yet
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # the clearinghouse or payer refused it (ack_codes say why)
+    FAILED = "failed"  # could not be handed over (route down, form refused); nothing reached the payer
+    CANCELLED = "cancelled"  # an approval refused or withdrawn
+
+
+class Submission(Model):
+    """One sending of one claim to its payer: the original (frequency 1), a replacement (7) or a void (8).
+
+    PHI-free: ids, codes, control numbers, hashes, who asked and approved, the reason in their words
+    (the guard refuses a reason naming the patient).
+    """
+
+    id: int | None = None
+    claim_id: str
+    claim_version: int = Field(ge=1)
+    frequency_code: FrequencyCode
+    original_payer_claim_number: PayerNumber | None = Field(default=None, description="REF*F8 of a 7 or 8")
+    route: SubmissionRoute
+    state: SubmissionState
+    changes: dict[str, str] = Field(default_factory=dict, description="field path -> new value, as asked")
+    reason: str | None = Field(default=None, max_length=SUBMISSION_REASON_MAX)
+    requested_by: str = Field(min_length=1, max_length=100)
+    approved_by: str | None = Field(default=None, max_length=100)
+    idempotency_key: str = Field(min_length=1, max_length=DEDUPE_KEY_MAX)
+    requested_at: datetime = Field(default_factory=utc_now)
+    sent_at: datetime | None = None
+    interchange_control_number: str | None = Field(default=None, max_length=CONTROL_NUMBER_MAX)
+    group_control_number: str | None = Field(default=None, max_length=CONTROL_NUMBER_MAX)
+    transaction_control_number: str | None = Field(default=None, max_length=CONTROL_NUMBER_MAX)
+    x12_sha256: str | None = Field(default=None, max_length=64)
+    confirmation_number: PayerNumber | None = Field(default=None, description="batch id or portal confirmation")
+    ack_codes: tuple[str, ...] = Field(default=(), max_length=20, description='"999:A", "277CA:A2:20", ...')
+    payer_claim_number: PayerNumber | None = Field(default=None, description="the number the payer gave it")
+    evidence_ref: str | None = Field(default=None, max_length=EVIDENCE_REF_MAX)
+    error: str | None = Field(default=None, max_length=SWEEP_ERROR_MAX, description="Reason code of a failure")
+    updated_at: datetime = Field(default_factory=utc_now)

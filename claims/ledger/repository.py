@@ -40,6 +40,14 @@ from claims.ledger.schema import (
     sweeps,
     unmatched_items,
 )
+from claims.ledger.submissions import (
+    add_submission,
+    keep_version,
+    read_submissions,
+    read_versions,
+    submission_filters,
+    update_submission,
+)
 from claims.models import (
     APPOINTMENT_KEY_MAX,
     STATUS_EVENT_KINDS,
@@ -50,6 +58,7 @@ from claims.models import (
     BotRunStatus,
     CheckSource,
     Claim,
+    ClaimVersion,
     Denial,
     EligibilityCheck,
     Event,
@@ -62,6 +71,8 @@ from claims.models import (
     Payment,
     ServiceLine,
     StatusCheck,
+    Submission,
+    SubmissionState,
     Sweep,
     SweepItem,
     SweepItemState,
@@ -420,8 +431,9 @@ class LedgerWriter:
                 new = [c for c in new if c.claim_id in inserted]
         for claim in changed:
             pk = existing[claim.claim_id][0]
+            keep_version(self._conn, pk)  # what the payer may have received is never overwritten
             row = _claim_row(claim, patient_ids[_patient_key(claim.payer_id, claim.patient)], now)
-            self._conn.execute(claims.update().where(claims.c.id == pk).values(**row))
+            self._conn.execute(claims.update().where(claims.c.id == pk).values(**row, version=claims.c.version + 1))
             self._conn.execute(service_lines.delete().where(service_lines.c.claim_pk == pk))
             lines.extend(_line_rows(pk, claim))
         if lines:
@@ -601,6 +613,14 @@ class LedgerWriter:
             },
         )
         return inserted is not None
+
+    def add_submission(self, submission: Submission) -> tuple[int, bool]:
+        """Record a submission once per idempotency key: (its id, whether this call added it)."""
+        return add_submission(self._conn, submission, self._claim_pk(submission.claim_id))
+
+    def update_submission(self, submission_id: int, **changes: Any) -> None:
+        """Move a submission on (state, control numbers, acknowledgment, evidence...)."""
+        update_submission(self._conn, submission_id, changes)
 
     def edi_file_seen(self, sha256: str) -> bool:
         return self._conn.execute(sa.select(edi_files.c.id).where(edi_files.c.sha256 == sha256)).first() is not None
@@ -1033,6 +1053,62 @@ class Ledger:
     def interrupt_stale_runs(self) -> int:
         with self.writer() as writer:
             return writer.interrupt_stale_runs()
+
+    # --- what was sent -----------------------------------------------------------------------------
+
+    def claim_versions(self, claim_id: str) -> list[ClaimVersion]:
+        """Every version of the claim, oldest first; the last is current."""
+        current = self.get_claim(claim_id)
+        with self.engine.connect() as conn:
+            pk = conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).scalar_one()
+            return read_versions(conn, pk, current)
+
+    def claim_version(self, claim_id: str, version: int) -> Claim:
+        """The claim as it was at `version` (what a submission of that version sent)."""
+        for kept in self.claim_versions(claim_id):
+            if kept.version == version:
+                return kept.claim
+        raise LookupError(f"claim {claim_id} has no version {version}")
+
+    def add_submission(self, submission: Submission) -> tuple[int, bool]:
+        with self.writer() as writer:
+            return writer.add_submission(submission)
+
+    def update_submission(self, submission_id: int, **changes: Any) -> None:
+        with self.writer() as writer:
+            writer.update_submission(submission_id, **changes)
+
+    def submissions(
+        self,
+        claim_id: str | None = None,
+        state: SubmissionState | None = None,
+        interchange_control_number: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Submission]:
+        """Submissions, oldest first, narrowed by claim, state, interchange (ISA13) or request time."""
+        with self.engine.connect() as conn:
+            claim_pk = None
+            if claim_id is not None:
+                claim_pk = conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).scalar()
+                if claim_pk is None:
+                    raise ClaimNotFoundError(claim_id)
+            return read_submissions(
+                conn,
+                submission_filters(
+                    claim_pk=claim_pk,
+                    state=state,
+                    interchange_control_number=interchange_control_number,
+                    since=since,
+                ),
+            )
+
+    def submission(self, submission_id: int | None = None, idempotency_key: str | None = None) -> Submission | None:
+        """One submission by id or by idempotency key."""
+        with self.engine.connect() as conn:
+            found = read_submissions(
+                conn, submission_filters(submission_id=submission_id, idempotency_key=idempotency_key)
+            )
+        return found[0] if found else None
 
     def bot_runs(self, kind: str | None = None) -> dict[int, BotRun]:
         """Runs by id, oldest first."""

@@ -16,6 +16,7 @@ from claims.models import (
     APPOINTMENT_KEY_MAX,
     BOT_RUN_NOTE_MAX,
     CATEGORY_CODE_MAX,
+    CONTROL_NUMBER_MAX,
     DEDUPE_KEY_MAX,
     EVENT_KIND_MAX,
     EVIDENCE_REF_MAX,
@@ -24,6 +25,7 @@ from claims.models import (
     PLAN_NAME_MAX,
     RAW_SEGMENT_MAX,
     STATUS_CODE_MAX,
+    SUBMISSION_REASON_MAX,
     SWEEP_ERROR_MAX,
     SWEEP_REASON_MAX,
 )
@@ -97,6 +99,9 @@ claims = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # 1 when first imported; each change (an import with other content, a correction) adds one and keeps
+    # the version before in claim_versions.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
 
 service_lines = sa.Table(
@@ -354,4 +359,50 @@ apscheduler_jobs = sa.Table(
     sa.Column("id", sa.Unicode(191), primary_key=True),
     sa.Column("next_run_time", sa.Float(25), index=True),
     sa.Column("job_state", sa.LargeBinary, nullable=False),
+)
+
+#: Earlier versions of a claim, kept when an import or a correction changes it: the claim's own fields and
+#: lines as JSON (`snapshot`), its patient by reference (PHI stays in `patients`).
+claim_versions = sa.Table(
+    "claim_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("patients.id"), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),  # when this version became current
+    sa.UniqueConstraint("claim_pk", "version", name="uq_claim_versions_claim_version"),
+)
+
+#: Each sending of a claim to its payer (claims.models.Submission): which version, how, and what came back.
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("claim_version", sa.Integer, nullable=False),
+    sa.Column("frequency_code", sa.String(1), nullable=False),
+    sa.Column("original_payer_claim_number", sa.String(PAYER_NUMBER_MAX)),
+    sa.Column("route", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("reason", sa.String(SUBMISSION_REASON_MAX)),
+    sa.Column("requested_by", sa.String(100), nullable=False),
+    sa.Column("approved_by", sa.String(100)),
+    sa.Column("idempotency_key", sa.String(DEDUPE_KEY_MAX), nullable=False, unique=True),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("interchange_control_number", sa.String(CONTROL_NUMBER_MAX)),
+    sa.Column("group_control_number", sa.String(CONTROL_NUMBER_MAX)),
+    sa.Column("transaction_control_number", sa.String(CONTROL_NUMBER_MAX)),
+    sa.Column("x12_sha256", sa.String(64)),
+    sa.Column("confirmation_number", sa.String(PAYER_NUMBER_MAX)),
+    sa.Column("ack_codes", sa.String(400), nullable=False, server_default=""),  # ';'-joined
+    sa.Column("payer_claim_number", sa.String(PAYER_NUMBER_MAX)),
+    sa.Column("evidence_ref", sa.String(EVIDENCE_REF_MAX)),
+    sa.Column("error", sa.String(SWEEP_ERROR_MAX)),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_submissions_interchange", "interchange_control_number"),
 )
