@@ -3,7 +3,10 @@
 Besides each payer's identity and route, the file says how the overnight sweeps treat it: a
 top-level `sweep_defaults:` block, and an optional `sweep:` block per payer that overrides it.
 `sweep_rules(entry, defaults)` resolves the two into the `SweepRules` the planner and executor read.
-Unknown keys are errors, like everywhere else in the file.
+Likewise the windows a payer gives for a corrected claim and an appeal: `deadline_defaults:` by payer
+kind, a payer's own `deadlines:` over them, resolved into `DeadlineRules` (claims.deadlines reads them).
+Unknown keys are errors, like everywhere else in the file, and every error names the file, the line
+and the key path.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from claims.models import Payer, PayerKind
 from claims.status import FINAL_STATUSES, ClaimStatus
 from claims.validation import plain_problems
+from claims.yaml_source import YamlSourceError, line_of, read_yaml
+
+_T = TypeVar("_T")
 
 
 class PayerConfigError(ValueError):
@@ -94,12 +99,95 @@ class SweepDefaults(_Strict):
     _final = field_validator("recheck_days")(_no_final_statuses)
 
 
+class WindowStart(StrEnum):
+    """What a corrected-claim window is counted from."""
+
+    SERVICE_DATE = "service_date"  # the claim's first date of service (Medicare: adjustments within 12 months)
+    REMITTANCE = "remittance"  # the payer's denial: the remittance date (see claims.deadlines)
+
+
+WindowDays = Annotated[int, Field(ge=1, le=730)]
+
+
+class DeadlineWindows(_Strict):
+    """How long a payer gives to fix a denied claim. Every key is optional: unset keys come from the
+    next layer (a payer's `deadlines:` < `deadline_defaults:` for its kind < DEFAULT_DEADLINES)."""
+
+    corrected_claim_days: WindowDays | None = None
+    corrected_claim_from: WindowStart | None = None
+    appeal_days: WindowDays | None = None  # always counted from the remittance date
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """One payer's deadlines, resolved: timely filing from the date of service, the rest as configured."""
+
+    payer_id: str
+    kind: PayerKind
+    timely_filing_days: int
+    corrected_claim_days: int
+    corrected_claim_from: WindowStart
+    appeal_days: int
+
+
+#: The shipped windows by payer kind (../shared/research/domain-and-anchors.md, "Deadlines"):
+#: Medicare adjustment claims fall under the 12-month filing limit from the date of service, and a
+#: redetermination is due 120 days from the remittance; commercial payers commonly take corrected
+#: claims for 180 days and appeals for 180 days; Medicaid varies by state (Medi-Cal: replacements
+#: within 6 months of the denial), so its appeal default is the cautious 90 days.
+DEFAULT_DEADLINES: dict[PayerKind, DeadlineRule] = {
+    kind: DeadlineRule("", kind, 0, corrected, start, appeal)
+    for kind, corrected, start, appeal in (
+        (PayerKind.MEDICARE, 365, WindowStart.SERVICE_DATE, 120),
+        (PayerKind.MEDICAID, 180, WindowStart.REMITTANCE, 90),
+        (PayerKind.COMMERCIAL, 180, WindowStart.REMITTANCE, 180),
+    )
+}
+
+
+def _first(*layers: _T | None, shipped: _T) -> _T:
+    return next((value for value in layers if value is not None), shipped)
+
+
+def deadline_rule(payer: Payer, own: DeadlineWindows, defaults: dict[PayerKind, DeadlineWindows]) -> DeadlineRule:
+    """A payer's own `deadlines:` over `deadline_defaults:` for its kind over the shipped windows, key by key."""
+    by_kind = defaults.get(payer.kind, DeadlineWindows())
+    shipped = DEFAULT_DEADLINES[payer.kind]
+    return DeadlineRule(
+        payer_id=payer.id,
+        kind=payer.kind,
+        timely_filing_days=payer.timely_filing_days,
+        corrected_claim_days=_first(
+            own.corrected_claim_days, by_kind.corrected_claim_days, shipped=shipped.corrected_claim_days
+        ),
+        corrected_claim_from=_first(
+            own.corrected_claim_from, by_kind.corrected_claim_from, shipped=shipped.corrected_claim_from
+        ),
+        appeal_days=_first(own.appeal_days, by_kind.appeal_days, shipped=shipped.appeal_days),
+    )
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    """Every payer's deadlines. Without payers.yaml, the ledger's payers with the shipped windows."""
+
+    by_payer: dict[str, DeadlineRule]
+
+    @classmethod
+    def shipped(cls, payers: list[Payer]) -> DeadlineRules:
+        return cls({payer.id: deadline_rule(payer, DeadlineWindows(), {}) for payer in payers})
+
+    def for_payer(self, payer_id: str) -> DeadlineRule | None:
+        return self.by_payer.get(payer_id)
+
+
 class PayerEntry(Payer):
     """A payer as the team configures it: the ledger's fields plus how to reach it."""
 
     route: PayerRoute = PayerRoute.PORTAL
     clearinghouse_payer_id: str | None = Field(default=None, description="the payer id at the clearinghouse")
     sweep: PayerSweep = Field(default_factory=PayerSweep)
+    deadlines: DeadlineWindows = Field(default_factory=DeadlineWindows)
 
     def ledger_payer(self) -> Payer:
         return Payer.model_validate(self.model_dump(include=set(Payer.model_fields)))
@@ -153,9 +241,15 @@ class PayerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     payers: list[PayerEntry]
     sweep_defaults: SweepDefaults = Field(default_factory=SweepDefaults)
+    deadline_defaults: dict[PayerKind, DeadlineWindows] = Field(default_factory=dict)
 
     def rules(self) -> dict[str, SweepRules]:
         return {entry.id: sweep_rules(entry, self.sweep_defaults) for entry in self.payers}
+
+    def deadline_rules(self) -> DeadlineRules:
+        return DeadlineRules(
+            {entry.id: deadline_rule(entry, entry.deadlines, self.deadline_defaults) for entry in self.payers}
+        )
 
 
 def load_payers(path: Path) -> list[Payer]:
@@ -168,19 +262,17 @@ def load_payer_entries(path: Path) -> list[PayerEntry]:
 
 def load_payer_config(path: Path) -> PayerConfig:
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
-    except OSError as err:
-        raise PayerConfigError(f"{path}: cannot read the payer list ({err.strerror})") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise PayerConfigError(f"{path}: {'line ' + str(mark.line + 1) + ': ' if mark else ''}not valid YAML") from err
+        raw, node = read_yaml(path, "payer list")
+    except YamlSourceError as err:
+        raise PayerConfigError(str(err)) from err
     try:
         parsed = PayerConfig.model_validate(raw)
     except ValidationError as err:
         first = plain_problems(err)[0]
-        raise PayerConfigError(f"{path}: key '{first.key}': {first.message}") from err
+        raise PayerConfigError(f"{path}: line {line_of(node, first.loc)}: key '{first.key}': {first.message}") from err
     ids = [p.id for p in parsed.payers]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
-        raise PayerConfigError(f"{path}: key 'payers': payer id(s) listed twice: {', '.join(duplicated)}")
+        where = f"line {line_of(node, ('payers',))}: key 'payers'"
+        raise PayerConfigError(f"{path}: {where}: payer id(s) listed twice: {', '.join(duplicated)}")
     return parsed

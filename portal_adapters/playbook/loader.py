@@ -8,11 +8,10 @@ line, so whoever edits a playbook can find the mistake at once.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from claims.yaml_source import YamlSourceError, line_of, read_yaml
 from portal_adapters.playbook.schema import STEP_KEYS, Playbook, playbook_problems
 
 PLAYBOOK_FILE = "playbook.yaml"
@@ -21,24 +20,6 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "playbooks"
 
 class PlaybookError(ValueError):
     """A playbook cannot be used. The message is `file: line N: key a.b.c: what is wrong`."""
-
-
-def _line_of(root: yaml.Node | None, path: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at `path` (as far down as the document goes)."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            entry = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
-            if entry is None:
-                break
-            line, node = entry[0].start_mark.line + 1, entry[1]  # the line the key is written on
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
 
 
 def _key_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -54,16 +35,9 @@ def _key_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
 
 def load_playbook(path: Path) -> Playbook:
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise PlaybookError(f"{path}: cannot read ({err.__class__.__name__})") from err
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw: Any = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise PlaybookError(f"{path}: {where}not valid YAML ({getattr(err, 'problem', 'syntax error')})") from err
+        raw, node = read_yaml(path, "playbook")
+    except YamlSourceError as err:
+        raise PlaybookError(str(err)) from err
     if not isinstance(raw, dict):
         raise PlaybookError(f"{path}: line 1: a playbook is a YAML mapping")
     try:
@@ -72,20 +46,20 @@ def load_playbook(path: Path) -> Playbook:
         problems = []
         for problem in err.errors()[:5]:
             key = _key_path(tuple(problem["loc"]))
-            line = _line_of(node, key)
+            line = line_of(node, key)
             dotted = ".".join(str(p) for p in key) or "(top level)"
             message = problem["msg"].removeprefix("Value error, ")
             problems.append(f"{path}: line {line}: key {dotted}: {message}")
         raise PlaybookError("\n".join(problems)) from err
     problems = [
-        f"{path}: line {_line_of(node, problem.key)}: key {problem.dotted}: {problem.message}"
+        f"{path}: line {line_of(node, problem.key)}: key {problem.dotted}: {problem.message}"
         for problem in playbook_problems(playbook)
     ]
     if problems:
         raise PlaybookError("\n".join(problems[:5]))
     folder = path.parent.name
     if folder != playbook.payer_id.lower():
-        line = _line_of(node, ("payer_id",))
+        line = line_of(node, ("payer_id",))
         raise PlaybookError(
             f"{path}: line {line}: key payer_id: {playbook.payer_id} does not match its folder "
             f"'{folder}' (the folder is the payer id in lower case)"
