@@ -21,6 +21,13 @@ How failures surface (the retry policy reads only the type):
   as layout_changed: the fault is in the answer, not in our claim data (bad_claim_data would send a
   specialist to fix a claim that is fine), and asking again gets the same answer.
 
+Corrected claims (`submit_correction`) go the batch way: the 837P the resubmission pipeline built is
+posted to `/core/batch` (processing mode Batch), and the 999 and the 277CA are fetched from the batch
+mailbox, polling with backoff for at most `BatchPolling.ack_wait_s`. Once the POST was taken nothing
+is raised any more: the receipt says what came back (`pending` when the wait ran out). A POST whose
+answer never came (a read timeout) raises `clearinghouse_timeout`: it may have arrived, so the caller
+must not send it again blindly; a connection refused raises `clearinghouse_unreachable` (nothing sent).
+
 Messages name codes, never the patient, the member id, a birth date or the API key; httpx errors
 never leave this module.
 """
@@ -38,13 +45,13 @@ from decimal import Decimal
 from typing import Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from claims.codesets import CodeKind, CodeSets
 from claims.models import Benefit, Patient, npi_check_digit_ok
 from claims.phi import PhiScrubber, register_secret
-from claims.status import refine_with_amounts, status_from_277
+from claims.status import ClaimStatus, refine_with_amounts, status_from_277
 from edi import (
     ClaimStatusInquiry,
     ClaimStatusResponse,
@@ -52,6 +59,7 @@ from edi import (
     ControlNumberSource,
     EligibilityInquiry,
     EligibilityResponse,
+    ImplementationAcknowledgment,
     InterchangeSettings,
     Severity,
     X12SyntaxError,
@@ -66,10 +74,13 @@ from edi.eligibility import CoverageAmount
 from edi.outbound import PayerDetails, ProviderDetails, SubmitterDetails, SubscriberDetails
 from edi.transaction import TransactionView
 from portal_adapters.contract import (
+    AcknowledgmentState,
     ClaimCheckFailed,
     ClaimOutcome,
     ClaimQuery,
     ClaimStatusResult,
+    CorrectionReceipt,
+    CorrectionRequest,
     EligibilityQuery,
     EligibilityResult,
     Route,
@@ -88,6 +99,7 @@ STATUS_REQUEST = "X12_276_Request_005010X212"
 STATUS_RESPONSE = "X12_277_Response_005010X212"
 ELIGIBILITY_REQUEST = "X12_270_Request_005010X279A1"
 ELIGIBILITY_RESPONSE = "X12_271_Response_005010X279A1"
+CORRECTION_REQUEST = "X12_837_Request_005010X222A1"
 #: CORE real-time answer budget; also the default client timeout.
 CORE_REALTIME_TIMEOUT_S = 20.0
 #: Envelope error codes that mean "the clearinghouse failed, try later" whatever the HTTP status.
@@ -148,13 +160,27 @@ class ClearinghouseIdentity(BaseSettings):
         return ProviderDetails(name=self.provider_name, npi=self.provider_npi)
 
 
+class BatchPolling(BaseSettings):
+    """How long a corrected claim waits for its 999 and 277CA (env CLAIMBOT_CLEARINGHOUSE_ACK_*).
+
+    The mailbox is asked after `ack_poll_first_s`, then at doubling intervals up to `ack_poll_max_s`,
+    until both files are there or `ack_wait_s` has passed; what is still missing then comes later
+    (a file dropped into `claimbot edi import`, or the next status sweep)."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMBOT_CLEARINGHOUSE_", frozen=True, extra="ignore")
+
+    ack_wait_s: float = Field(default=60.0, ge=0, le=3600)
+    ack_poll_first_s: float = Field(default=0.25, gt=0, le=60)
+    ack_poll_max_s: float = Field(default=5.0, gt=0, le=300)
+
+
 class CoreRequest(BaseModel):
-    """The CORE real-time request envelope."""
+    """The CORE request envelope (real time, or batch for an 837P)."""
 
     model_config = ConfigDict(frozen=True)
 
     payload_type: str
-    processing_mode: Literal["RealTime"] = "RealTime"
+    processing_mode: Literal["RealTime", "Batch"] = "RealTime"
     payload_id: str
     timestamp: str
     sender_id: str
@@ -172,6 +198,26 @@ class CoreResponse(BaseModel):
     error_message: str | None = None
     payload_type: str | None = None
     payload: str | None = None
+
+
+class BatchFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: str
+    url: str
+
+
+class BatchStatus(BaseModel):
+    """The batch mailbox's answer (`POST /core/batch` → 202, `GET /core/batch/{id}`): files ready so far."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    submission_id: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9._\-]+$")
+    files: list[BatchFile] = []
+    pending: list[str] = []
+
+    def url(self, kind: str) -> str | None:
+        return next((f.url for f in self.files if f.kind == kind), None)
 
 
 class ClearinghouseAdapter:
@@ -192,9 +238,12 @@ class ClearinghouseAdapter:
         control_numbers: ControlNumberSource | None = None,
         max_concurrent: int = 4,
         code_sets: CodeSets | None = None,
+        polling: BatchPolling | None = None,
     ) -> None:
         self.payer_id = payer_id
-        self.url = base_url.rstrip("/") + "/core/realtime"
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/core/realtime"
+        self.polling = polling or BatchPolling()
         self._api_key = api_key
         register_secret(api_key.get_secret_value())
         self.payer = PayerDetails(name=clearinghouse_payer_id or payer_id, payer_id=clearinghouse_payer_id or payer_id)
@@ -386,6 +435,142 @@ class ClearinghouseAdapter:
         except ValidationError as err:
             raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, field=_first_field(err)) from None
 
+    # --- corrected claims ----------------------------------------------------------------------
+    async def submit_correction(self, request: CorrectionRequest, *, dry_run: bool = False) -> CorrectionReceipt:
+        """Post the request's 837P as a batch and wait (bounded) for its 999 and 277CA; a dry run posts nothing."""
+        claim_id = request.claim.claim_id
+        if dry_run:
+            return CorrectionReceipt(
+                claim_id=claim_id, payer_id=self.payer_id, route=Route.API, submitted=False, elapsed_ms=0
+            )
+        await self.open()
+        started = time.perf_counter()
+        batch = await self._post_batch(request.x12, claim_id)
+        codes: list[str] = []
+        state = AcknowledgmentState.PENDING
+        payer_claim_number: str | None = None
+        try:
+            async with asyncio.timeout(self.polling.ack_wait_s):
+                batch = await self._wait_for(batch, "999")
+                ack = self._implementation_ack(await self._batch_file(batch, "999"))
+                codes.append(f"999:{ack}")
+                if ack not in ("A", "E"):
+                    state = AcknowledgmentState.REJECTED
+                else:
+                    batch = await self._wait_for(batch, "277CA")
+                    state, code, payer_claim_number = self._claim_ack(await self._batch_file(batch, "277CA"), claim_id)
+                    codes.append(f"277CA:{code}")
+        except TimeoutError:
+            log.info("clearinghouse acknowledgment not back in %ss (payer %s)", self.polling.ack_wait_s, self.payer_id)
+        except AdapterError as err:  # the claim was taken; what came back is unreadable or the mailbox failed
+            log.warning("clearinghouse acknowledgment unreadable: %s (payer %s)", err.reason.value, self.payer_id)
+        return CorrectionReceipt(
+            claim_id=claim_id,
+            payer_id=self.payer_id,
+            route=Route.API,
+            submitted=True,
+            elapsed_ms=int((time.perf_counter() - started) * 1000),
+            confirmation_number=batch.submission_id,
+            acknowledgment=state,
+            ack_codes=tuple(codes),
+            payer_claim_number=payer_claim_number,
+        )
+
+    async def _post_batch(self, x12: str, claim_id: str) -> BatchStatus:
+        """The POST; raises when the clearinghouse did not take the batch (see the module docstring)."""
+        assert self._client is not None
+        envelope = CoreRequest(
+            payload_type=CORRECTION_REQUEST,
+            processing_mode="Batch",
+            payload_id=uuid.uuid4().hex,
+            timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
+            sender_id=self.identity.sender_id,
+            receiver_id=self.identity.receiver_id,
+            payload=x12,
+        )
+        try:
+            response = await self._client.post(
+                self.base_url + "/core/batch",
+                json=envelope.model_dump(),
+                headers=self._headers(),
+                timeout=self.timeout_s,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as err:  # never reached it: nothing was sent
+            raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_UNREACHABLE, claim_id=claim_id) from err
+        except httpx.HTTPError as err:  # sent, no answer: it may have arrived
+            raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_TIMEOUT, claim_id=claim_id) from err
+        if response.status_code == 202:
+            try:
+                return BatchStatus.model_validate_json(response.content)
+            except ValidationError:
+                pass
+            raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, claim_id=claim_id, http_status=202)
+        try:
+            self._accepted(response)
+        except AdapterError as err:
+            err.claim_id = claim_id
+            raise
+        raise LayoutChanged(
+            self.payer_id, Reason.UNEXPECTED_ANSWER, claim_id=claim_id, http_status=response.status_code
+        )
+
+    async def _wait_for(self, batch: BatchStatus, kind: str) -> BatchStatus:
+        """Ask the mailbox, with doubling pauses, until `kind` is ready (the caller bounds the time)."""
+        pause = self.polling.ack_poll_first_s
+        while batch.url(kind) is None:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.polling.ack_poll_max_s)
+            response = await self._get(f"/core/batch/{batch.submission_id}")
+            if response.status_code >= 500 or response.status_code == 429:
+                continue  # the mailbox is busy; the batch is safe there
+            if response.status_code != 200:
+                raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, http_status=response.status_code)
+            try:
+                batch = BatchStatus.model_validate_json(response.content)
+            except ValidationError:
+                raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER) from None
+        return batch
+
+    async def _batch_file(self, batch: BatchStatus, kind: str) -> str:
+        url = batch.url(kind)
+        if url is None or not url.startswith("/core/batch/"):  # only the mailbox's own paths, never another host
+            raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER)
+        response = await self._get(url)
+        if response.status_code != 200:
+            raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_FAILED, http_status=response.status_code)
+        return response.text
+
+    async def _get(self, path: str) -> httpx.Response:
+        assert self._client is not None
+        try:
+            return await self._client.get(self.base_url + path, headers=self._headers(), timeout=self.timeout_s)
+        except httpx.TimeoutException as err:
+            raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_TIMEOUT) from err
+        except httpx.HTTPError as err:
+            raise PortalUnavailable(self.payer_id, Reason.CLEARINGHOUSE_UNREACHABLE) from err
+
+    def _implementation_ack(self, payload: str) -> str:
+        """The 999's verdict on our group (AK901: A, E, P or R)."""
+        [ack, *_] = self._read(payload, ImplementationAcknowledgment, "999")
+        return ack.group_status_code or ("A" if all(t.accepted for t in ack.transaction_acks) else "R")
+
+    def _claim_ack(self, payload: str, claim_id: str) -> tuple[AcknowledgmentState, str, str | None]:
+        """The 277CA's verdict on the claim: state, its STC01 ("A2:20", "A7:562:82"), the payer's REF*1K."""
+        responses = self._read(payload, ClaimStatusResponse, "277CA")
+        claim = next(
+            (c for r in responses for c in r.claims if claim_id in (c.patient_control_number, c.trace_number)), None
+        )
+        code = claim.primary_status if claim is not None else None
+        if claim is None or code is None:
+            raise LayoutChanged(self.payer_id, Reason.ANSWER_MISSING_CLAIM, claim_id=claim_id)
+        status = status_from_277(code.category, code.status)
+        state = (
+            AcknowledgmentState.REJECTED
+            if status in (ClaimStatus.REJECTED, ClaimStatus.NOT_FOUND)
+            else AcknowledgmentState.ACCEPTED
+        )
+        return state, str(code), claim.payer_claim_control_number or None
+
     # --- HTTP and X12 --------------------------------------------------------------------------
     async def _exchange(self, request_type: str, response_type: str, payload: str) -> tuple[str, int]:
         """POST one CORE envelope; the answer's X12 text and how long the clearinghouse took."""
@@ -404,7 +589,7 @@ class ClearinghouseAdapter:
                 response = await self._client.post(
                     self.url,
                     json=envelope.model_dump(),
-                    headers={"X-API-Key": self._api_key.get_secret_value()},
+                    headers=self._headers(),
                     timeout=self.timeout_s,
                 )
             except httpx.TimeoutException as err:
@@ -416,6 +601,9 @@ class ClearinghouseAdapter:
         if answer.payload_type != response_type or not answer.payload:
             raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, http_status=response.status_code)
         return answer.payload, elapsed_ms
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-API-Key": self._api_key.get_secret_value()}
 
     def _accepted(self, response: httpx.Response) -> CoreResponse:
         """The answer envelope when the clearinghouse answered; otherwise its refusal in the taxonomy."""

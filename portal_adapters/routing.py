@@ -5,6 +5,9 @@ A 277 cannot say why a claim was denied (no CARC/RARC), says nothing useful for 
 find, and fails per claim when the payer is down. For those claims the portal is asked too, and its
 answer is kept: it carries the reasons a specialist needs. Claims the API answered in full never
 touch the portal, which keeps portal traffic (and its rate limits) low.
+
+Corrected claims go through the API alone (an 837P with its 999 / 277CA): which route a payer's
+corrections take is decided once, by `portal_adapters.factory.correction_adapter`, not here.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from portal_adapters.contract import (
     ClaimCheckFailed,
     ClaimOutcome,
     ClaimQuery,
+    CorrectionReceipt,
+    CorrectionRequest,
     EligibilityQuery,
     EligibilityResult,
     PayerAdapter,
@@ -62,3 +67,6 @@ class ApiThenPortal:
     async def check_eligibility(self, query: EligibilityQuery) -> EligibilityResult:
         answer = await self.api.check_eligibility(query)
         return answer if answer.found else await self.portal.check_eligibility(query)
+
+    async def submit_correction(self, request: CorrectionRequest, *, dry_run: bool = False) -> CorrectionReceipt:
+        return await self.api.submit_correction(request, dry_run=dry_run)
