@@ -278,20 +278,31 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
     def playbook_validate(
         path: Annotated[Path | None, typer.Argument(help="A playbooks folder or one playbook.yaml.")] = None,
     ) -> None:
-        """Check playbooks against the schema; exit 3 if any is broken (CI runs this)."""
+        """Check the portal playbooks and the denial playbook; exit 3 if any is broken (CI runs this)."""
+        from claims.denials import DENIALS_FILE, DenialPlaybookError, load_denial_playbook
         from portal_adapters.playbook import PlaybookError, load_playbook
         from portal_adapters.playbook.loader import PLAYBOOK_FILE, validate_all
 
         target = path or Settings().playbooks_dir
-        if target.is_file():
+        denials = target if target.name == DENIALS_FILE else target / DENIALS_FILE
+        playbooks, problems = [], []
+        if target.is_file() and target != denials:
             try:
-                playbooks, problems = [load_playbook(target)], []
+                playbooks = [load_playbook(target)]
             except PlaybookError as error:
-                playbooks, problems = [], [str(error)]
-        else:
+                problems = [str(error)]
+        elif target.is_dir():
             playbooks, problems = validate_all(target)
         for playbook in playbooks:
             out.print(f"ok  {playbook.payer_id}: {playbook.name}", markup=False)
+        if denials.is_file():
+            try:
+                rules = len(load_denial_playbook(denials).rules)
+                out.print(f"ok  {DENIALS_FILE}: {rules} denial rules", markup=False)
+                if not playbooks and target == denials:
+                    return
+            except DenialPlaybookError as error:
+                problems.append(str(error))
         for problem in problems:
             out.print(f"BAD {problem}", markup=False)
         if problems:

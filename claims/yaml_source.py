@@ -8,9 +8,10 @@ key path (as pydantic reports it) to the line the key is written on.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 
 class YamlSourceError(ValueError):
@@ -19,6 +20,8 @@ class YamlSourceError(ValueError):
 
 def read_yaml(path: Path, what: str = "file") -> tuple[Any, yaml.Node | None]:
     """The data and its node tree (for line numbers); errors name the file and the line, never the text."""
+    import yaml  # on first use: `claimbot --help` never reads YAML (tests/claimbot/test_startup.py)
+
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -35,6 +38,8 @@ def read_yaml(path: Path, what: str = "file") -> tuple[Any, yaml.Node | None]:
 
 def line_of(root: yaml.Node | None, path: tuple[int | str, ...]) -> int | None:
     """The 1-based line of the YAML node at `path` (as far down as the document goes)."""
+    import yaml
+
     node = root
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:
