@@ -287,6 +287,7 @@ class StatusCheck(Model):
     remarks: tuple[RemarkCode, ...] = Field(
         default=(), max_length=20, description="remark codes (RARC) of the claim that belong to no adjustment"
     )
+    elapsed_ms: int | None = Field(default=None, ge=0, description="how long the payer took to answer (bot checks)")
 
     @property
     def status_at(self) -> datetime:

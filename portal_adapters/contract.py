@@ -110,6 +110,7 @@ class ClaimStatusResult(_Model):
             remarks=self.remarks,
             evidence_ref=self.evidence_ref,
             bot_run_id=bot_run_id,
+            elapsed_ms=self.elapsed_ms,
         )
 
 

@@ -501,6 +501,7 @@ class LedgerWriter:
                 "dedupe_key": check.dedupe_key,
                 "raw_segment": check.raw_segment,
                 "remarks": ";".join(check.remarks),
+                "elapsed_ms": check.elapsed_ms,
             },
         )
         if check_id is None:
@@ -979,6 +980,7 @@ def _latest_informative_checks(only_claim_id: str | None = None) -> sa.Subquery:
         where.append(status_checks.c.claim_pk == claim_pk)
     ranked = (
         sa.select(
+            status_checks.c.id,
             status_checks.c.claim_pk,
             status_checks.c.status,
             status_checks.c.checked_at,
@@ -1261,6 +1263,31 @@ class Ledger:
         where = [claims.c.payer_id == payer_id] if payer_id else []
         return self._summaries(where, limit, offset, status)
 
+    def current_denials(self) -> list[tuple[str, str, Denial]]:
+        """(claim id, payer id, denial) for every adjustment of each claim's current answer (reports)."""
+        latest = _latest_informative_checks()
+        query = (
+            sa.select(claims.c.claim_id, claims.c.payer_id, denials)
+            .join(latest, latest.c.claim_pk == claims.c.id)
+            .join(denials, denials.c.status_check_id == latest.c.id)
+            .order_by(claims.c.claim_id, denials.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (
+                    r.claim_id,
+                    r.payer_id,
+                    Denial(
+                        group=AdjustmentGroup(r.group_code),
+                        carc=r.carc,
+                        rarcs=_split(r.rarcs),
+                        amount=from_cents_or_none(r.amount_cents),
+                        line_number=r.line_number,
+                    ),
+                )
+                for r in conn.execute(query)
+            ]
+
     def find_patient(self, payer_id: str, member_id: str, date_of_birth: date) -> Patient | None:
         """The patient this payer knows by member id and birth date, if the ledger has one."""
         with self.engine.connect() as conn:
@@ -1355,6 +1382,7 @@ class Ledger:
                 dedupe_key=r.dedupe_key,
                 raw_segment=r.raw_segment,
                 remarks=_split(r.remarks),
+                elapsed_ms=r.elapsed_ms,
             )
             for r in rows
         ]

@@ -164,6 +164,7 @@ status_checks = sa.Table(
     sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), unique=True),
     sa.Column("raw_segment", sa.String(RAW_SEGMENT_MAX)),
     sa.Column("remarks", sa.String(100), nullable=False, server_default=""),  # claim-level RARCs, ';'-joined
+    sa.Column("elapsed_ms", sa.Integer),  # how long the payer took to answer (bot checks only)
     sa.Index("ix_status_checks_claim_latest", "claim_pk", "status_at", "checked_at", "id"),
 )
 
