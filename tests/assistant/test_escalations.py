@@ -48,7 +48,7 @@ def alert(**changes: object) -> AlertFacts:
 
 
 def only(rule: str, **settings: object) -> EscalationConfig:
-    rules = {name: {"enabled": name == rule} for name in RuleName if name != "manual"}
+    rules: dict[str, dict[str, object]] = {name.value: {"enabled": False} for name in RuleName if name != "manual"}
     rules[rule] = {"enabled": True, **settings}
     return EscalationConfig.model_validate({"rules": rules})
 
@@ -150,7 +150,7 @@ def test_a_bot_failure_escalates_with_its_evidence_reference() -> None:
     )
     escalation = bot_failure_escalation(EscalationConfig(), event)
     assert escalation is not None and escalation.evidence_ref == "ev-2026-11-02-meridian"
-    assert "canary failed at MERIDIAN, sweep 3: element_missing" == escalation.detail
+    assert escalation.detail == "canary failed at MERIDIAN, sweep 3: element_missing"
     assert bot_failure_escalation(only("denial_above"), event) is None
     paid = Event(kind=EventKind.PAID, claim_id="C1", dedupe_key="event:paid:C1:1")
     assert bot_failure_escalation(EscalationConfig(), paid) is None
@@ -161,10 +161,10 @@ def test_the_shipped_file_is_the_documented_defaults_and_bad_files_name_the_key(
     assert load_escalations(tmp_path / "missing.yaml") == EscalationConfig()
     bad = tmp_path / "escalations.yaml"
     bad.write_text("business_hours:\n  start: '18:00'\n  end: '08:00'\n")
-    with pytest.raises(EscalationConfigError, match="escalations.yaml: key 'business_hours'"):
+    with pytest.raises(EscalationConfigError, match=r"escalations\.yaml: key 'business_hours'"):
         load_escalations(bad)
     bad.write_text("rules:\n  unacknowledged:\n    after_business_hours: 0\n")
-    with pytest.raises(EscalationConfigError, match="key 'rules.unacknowledged.after_business_hours'"):
+    with pytest.raises(EscalationConfigError, match=r"key 'rules\.unacknowledged\.after_business_hours'"):
         load_escalations(bad)
     bad.write_text("delivery:\n  leads_channel: false\n")
     with pytest.raises(EscalationConfigError, match="key 'delivery'"):
