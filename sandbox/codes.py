@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     INFO_REQUESTED = "info_requested"
     REJECTED = "rejected"
     NOT_FOUND = "not_found"
+    VOIDED = "voided"  # only ever the result of a void (frequency 8) correction: sandbox/corrections.py
 
 
 FINALIZED_OUTCOMES = frozenset({Outcome.PAID, Outcome.PARTIALLY_PAID, Outcome.DENIED})
@@ -64,9 +65,11 @@ GROUP_TEXTS: dict[str, str] = {
 
 #: STC01-1 category codes the portals show, with a short description.
 CATEGORY_TEXTS: dict[str, str] = {
+    "A2": "Accepted into adjudication",
     "A3": "Returned as unprocessable",
     "A6": "Rejected: information missing",
     "A7": "Rejected: information invalid",
+    "F0": "Finalized: no further action",
     "F1": "Finalized: payment",
     "F2": "Finalized: denial",
     "F3": "Finalized: revised",
@@ -82,12 +85,17 @@ STATUS_CODE_TEXTS: dict[str, str] = {
     "20": "Accepted for processing",
     "21": "Information missing or invalid",
     "41": "Special handling at the payer",
+    "54": "Duplicate of a claim already processed",
     "65": "Claim or line paid",
     "101": "Processed as an adjustment to an earlier claim",
     "107": "Processed under the contract's provisions",
+    "78": "Duplicate of a claim still being processed",
     "164": "Member id missing or invalid",
     "294": "Supporting documentation needed",
+    "464": "Payer claim number (original reference) missing or invalid",
+    "495": "Quote the newer payer claim number this claim was replaced under",
     "562": "Provider NPI missing or invalid",
+    "686": "Claim voided: adjudication complete",
 }
 
 #: How the old-style portal (KEYSTONE) words each category: it never shows codes.
@@ -95,6 +103,7 @@ CATEGORY_WORDS: dict[str, str] = {
     "F1": "Finalized - Paid",
     "F2": "Finalized - Denied",
     "F3": "Finalized - Adjusted",
+    "F0": "Finalized - Adjusted",  # a voided claim: adjudicated, nothing paid
     "P1": "In Process",
     "P2": "Pending - In Review",
     "P3": "Additional Information Requested",
@@ -112,4 +121,5 @@ OUTCOME_BADGES: dict[Outcome, str] = {
     Outcome.PENDING: "PENDING",
     Outcome.INFO_REQUESTED: "INFO REQUESTED",
     Outcome.REJECTED: "REJECTED",
+    Outcome.VOIDED: "VOIDED",
 }

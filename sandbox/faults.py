@@ -34,6 +34,9 @@ class FaultSpec(BaseModel):
     idle_timeout_s: float = Field(900.0, gt=0, description="a session unused this long is ended")
     max_sessions_per_account: int = Field(4, ge=1, description="a further log-in is refused")
     lockout_after_failures: int = Field(5, ge=1, description="wrong passwords in a row that lock the account")
+    correction_delay_s: float = Field(
+        0.0, ge=0, description="how long a correction received here stays P1 (in process) before it is finalized"
+    )
 
 
 class ClearinghouseFaults(FaultSpec):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date
 from enum import StrEnum
 
+from sandbox.corrections import CorrectionsBook
 from sandbox.models import Eligibility, Patient, PayerId, SandboxClaim, SandboxWorld
 
 
@@ -24,8 +25,9 @@ class MemberMiss(StrEnum):
 class PayerBook:
     """Claims, members and benefits one payer holds."""
 
-    def __init__(self, world: SandboxWorld, payer_id: PayerId) -> None:
+    def __init__(self, world: SandboxWorld, payer_id: PayerId, corrections: CorrectionsBook | None = None) -> None:
         self.payer_id = payer_id
+        self.corrections = corrections or CorrectionsBook(world)
         self.payer_name = world.payer_names[payer_id]
         self.reference_date = world.reference_date
         self.claims = world.claims_by_payer[payer_id]
@@ -49,11 +51,14 @@ class PayerBook:
         return self._keys[claim.claim_id]
 
     def by_key(self, key: str) -> SandboxClaim | None:
-        return self._by_key.get(key)
+        claim = self._by_key.get(key)
+        return self.corrections.current(claim) if claim is not None else None
 
     def find(self, number: str) -> SandboxClaim | None:
-        """A claim by the payer's claim number (ICN) or the practice's claim number (CLM01)."""
-        return self._by_number.get(number.strip().upper())
+        """A claim by the payer's claim number (ICN, a correction's too) or the practice's (CLM01)."""
+        corrected = self.corrections.claim_for_number(self.payer_id, number)
+        claim = self._by_number.get((corrected or number).strip().upper())
+        return self.corrections.current(claim) if claim is not None else None
 
     def search(
         self,
@@ -75,7 +80,7 @@ class PayerBook:
         else:
             return []
         return [
-            claim
+            self.corrections.current(claim)
             for claim in candidates
             if (service_date is None or claim.service_date_from <= service_date <= claim.service_date_to)
             and (date_from is None or claim.service_date_to >= date_from)

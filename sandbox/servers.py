@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 
 from sandbox.accounts import SERVER_ORDER, ServerName
 from sandbox.clearinghouse import create_app as create_clearinghouse
+from sandbox.corrections import CorrectionsBook
 from sandbox.dataset import load_world
 from sandbox.faults import ClearinghouseFaults, FaultSpec
 from sandbox.portals import keystone, meridian, sunrise
@@ -67,15 +68,17 @@ class SandboxEndpoints(BaseModel):
 def build_apps(config: SandboxConfig) -> dict[ServerName, Starlette]:
     """The four ASGI apps over the shared world, each with its own runtime and start-up faults."""
     world = load_world()
+    corrections = CorrectionsBook(world)  # one payer memory: a correction sent on one route is seen on all
     apps: dict[ServerName, Starlette] = {}
     for name in SERVER_ORDER:
         patch = config.faults.get(name, {})
         if name == ServerName.CLEARINGHOUSE:
-            apps[name] = create_clearinghouse(world, ServerRuntime(name, ClearinghouseFaults.model_validate(patch)))
+            house_runtime = ServerRuntime(name, ClearinghouseFaults.model_validate(patch))
+            apps[name] = create_clearinghouse(world, house_runtime, corrections)
             continue
         runtime = ServerRuntime(name, FaultSpec.model_validate(patch))
         module = {ServerName.SUNRISE: sunrise, ServerName.MERIDIAN: meridian, ServerName.KEYSTONE: keystone}[name]
-        apps[name] = module.create_app(world, runtime)
+        apps[name] = module.create_app(world, runtime, corrections)
     return apps
 
 

@@ -151,7 +151,10 @@ class SubmittedLine(_Request):
 
 
 class SubmittedClaim(_Request):
-    """One claim of an 837P, with the parties the clearinghouse edits it against."""
+    """One claim of an 837P, with the parties the clearinghouse edits it against.
+
+    `frequency_code` is CLM05-3 (1 original, 7 replacement, 8 void); `original_claim_number` is
+    REF*F8, the payer's claim number a 7 or 8 corrects; `diagnosis_codes` the HI codes, in order."""
 
     claim_id: str
     payer_id: str
@@ -161,6 +164,9 @@ class SubmittedClaim(_Request):
     total_charge: Decimal | None
     billing_npi: str
     rendering_npi: str
+    frequency_code: str = "1"
+    original_claim_number: str | None = None
+    diagnosis_codes: tuple[str, ...] = ()
     lines: tuple[SubmittedLine, ...]
 
 
@@ -295,14 +301,21 @@ def read_submitted_claims(transaction: list[list[str]], separators: Separators) 
                 claim["rendering_npi"] = element(segment, 9)
         elif tag == "CLM":
             close_claim()
+            facility = element(segment, 5).split(separators.component)
             claim = {
                 "claim_id": element(segment, 1),
                 "total_charge": x12_amount(element(segment, 2)),
                 "payer_id": payer_id,
                 "billing_npi": billing_npi,
                 "rendering_npi": billing_npi,
+                "frequency_code": facility[2] if len(facility) > 2 and facility[2] else "1",
                 **member,
             }
+        elif tag == "REF" and claim is not None and line is None and element(segment, 1) == "F8":
+            claim["original_claim_number"] = element(segment, 2)
+        elif tag == "HI" and claim is not None:
+            codes = [part.split(separators.component) for part in segment[1:]]
+            claim["diagnosis_codes"] = tuple(code[1] for code in codes if len(code) > 1 and code[1])
         elif tag == "SV1" and claim is not None:
             close_line()
             code, *modifiers = element(segment, 1).split(separators.component)[1:] or [""]

@@ -25,6 +25,7 @@ from sandbox.clearinghouse.batch import (
     remittances,
 )
 from sandbox.clearinghouse.realtime import claim_status_response, eligibility_response
+from sandbox.corrections import CorrectionsBook, corrections_admin_route
 from sandbox.faults import ClearinghouseFaults
 from sandbox.models import PAYER_IDS, SandboxWorld
 from sandbox.payer_book import PayerBook
@@ -120,10 +121,13 @@ def _now() -> datetime:
 class Clearinghouse:
     """Routes envelopes to the payers' books and keeps the batch mailbox."""
 
-    def __init__(self, world: SandboxWorld, runtime: ServerRuntime[ClearinghouseFaults]) -> None:
+    def __init__(
+        self, world: SandboxWorld, runtime: ServerRuntime[ClearinghouseFaults], corrections: CorrectionsBook
+    ) -> None:
         self.world = world
         self.runtime = runtime
-        self.books: dict[str, PayerBook] = {payer: PayerBook(world, payer) for payer in PAYER_IDS}
+        self.corrections = corrections
+        self.books: dict[str, PayerBook] = {payer: PayerBook(world, payer, corrections) for payer in PAYER_IDS}
         self.envelopes = EnvelopeBuilder(CLEARINGHOUSE_ID)
         self.rate = RateLimiter(runtime)
         self.submissions: OrderedDict[str, _Submission] = OrderedDict()
@@ -133,6 +137,7 @@ class Clearinghouse:
     def _clear(self) -> None:
         self.rate.clear()
         self.submissions.clear()
+        self.corrections.clear()
 
     @staticmethod
     def fault_page(_: Scope, kind: str, status: int) -> Response:
@@ -257,7 +262,9 @@ class Clearinghouse:
             if t[0][1] == "837"
             for c in read_submitted_claims(t, interchange.separators)
         ]
-        verdicts = acknowledge_claims(claims, self.world, self.books)
+        verdicts = acknowledge_claims(
+            claims, self.world, self.books, self.corrections, self.runtime.spec.correction_delay_s
+        )
         sender = interchange.sender_id
         files = {"999": self.envelopes.interchange(sender, "FA", [implementation_ack(interchange)], now)}
         files["277CA"] = self.envelopes.interchange(
@@ -321,11 +328,14 @@ class Clearinghouse:
         return PlainTextResponse(submission.files[kind], media_type="application/edi-x12")
 
 
-def create_app(world: SandboxWorld, runtime: ServerRuntime[ClearinghouseFaults]) -> Starlette:
+def create_app(
+    world: SandboxWorld, runtime: ServerRuntime[ClearinghouseFaults], corrections: CorrectionsBook | None = None
+) -> Starlette:
     """The clearinghouse as an ASGI app, with its admin endpoints and fault injection."""
-    house = Clearinghouse(world, runtime)
+    house = Clearinghouse(world, runtime, corrections or CorrectionsBook(world))
     routes = [
         *admin_routes(runtime),
+        corrections_admin_route(house.corrections),
         Route("/core/realtime", house.realtime, methods=["POST"]),
         Route("/core/batch", house.submit_batch, methods=["POST"]),
         Route("/core/batch/{submission_id}", house.batch_status, methods=["GET"]),

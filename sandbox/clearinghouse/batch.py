@@ -5,6 +5,9 @@
 - 277CA (005010X214): per claim, A2:20 accepted (with the payer's claim number) or a rejection:
   the claim's own rejection in the dataset, a bad NPI check digit (A7:562), a missing member id
   (A7:164), lines that do not add up to the total (A7:400), a payer we do not route to (A3:21).
+  A corrected (CLM05-3 = 7) or void (8) claim that passes those edits goes to the payers' corrections
+  book (sandbox/corrections.py): A2:20 with its new payer claim number, or the book's refusal
+  (A6/A7:464 an original claim number that is missing or unknown, A3:78 / A3:54 duplicates, A7:495).
 - 835 (005010X221A1): for claims the dataset has finalized, one transaction per payer payment (one
   check or EFT), each claim with its CAS adjustments and RARCs, balanced: charge − paid = adjustments.
 """
@@ -19,6 +22,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from sandbox.codes import FINALIZED_OUTCOMES, Outcome
+from sandbox.corrections import CorrectedLine, CorrectionsBook, CorrectionSubmission
 from sandbox.dataset import npi_with_check_digit
 from sandbox.models import PaymentRun, SandboxClaim, SandboxWorld
 from sandbox.payer_book import PayerBook
@@ -63,15 +67,20 @@ def implementation_ack(interchange: Interchange) -> TransactionSet:
 
 
 def acknowledge_claims(
-    claims: list[SubmittedClaim], world: SandboxWorld, books: dict[str, PayerBook]
+    claims: list[SubmittedClaim],
+    world: SandboxWorld,
+    books: dict[str, PayerBook],
+    corrections: CorrectionsBook,
+    correction_delay_s: float = 0.0,
 ) -> list[ClaimAcknowledgment]:
-    """Front-end edits of the clearinghouse and the payer, claim by claim."""
+    """Front-end edits of the clearinghouse and the payer, claim by claim; corrections go to the book."""
     verdicts = []
     for claim in claims:
         known = world.claims_by_id.get(claim.claim_id)
         record = known.payer if known is not None else None
+        correcting = claim.frequency_code in ("7", "8")
         rejection: tuple[str, str, str | None] | None = None
-        if record is not None and record.outcome == Outcome.REJECTED:
+        if record is not None and record.outcome == Outcome.REJECTED and not correcting:
             rejection = (record.category_code, record.status_code, record.entity_code)
         elif claim.payer_id.upper() not in books:
             rejection = ("A3", "21", "PR")
@@ -96,6 +105,9 @@ def acknowledge_claims(
                 )
             )
             continue
+        if correcting:
+            verdicts.append(_correction_verdict(claim, corrections, correction_delay_s))
+            continue
         icn = record.payer_claim_number if record is not None else None
         verdicts.append(
             ClaimAcknowledgment(
@@ -108,6 +120,44 @@ def acknowledge_claims(
             )
         )
     return verdicts
+
+
+def _correction_verdict(claim: SubmittedClaim, corrections: CorrectionsBook, delay_s: float) -> ClaimAcknowledgment:
+    """The payer's answer to a corrected or void claim of a batch (recorded in the book when accepted)."""
+    submission = CorrectionSubmission(
+        payer_id=claim.payer_id.upper(),
+        claim_id=claim.claim_id,
+        frequency_code="8" if claim.frequency_code == "8" else "7",
+        original_claim_number=claim.original_claim_number or "",
+        lines=tuple(
+            CorrectedLine(
+                procedure_code=line.procedure_code,
+                modifiers=line.modifiers,
+                units=_units(line.units),
+                charge=line.charge,
+                service_date=line.service_date,
+            )
+            for line in claim.lines
+        ),
+        diagnosis_codes=claim.diagnosis_codes,
+        rendering_npi=claim.rendering_npi,
+    )
+    verdict = corrections.submit(submission, delay_s=delay_s)
+    return ClaimAcknowledgment(
+        claim=claim,
+        accepted=verdict.accepted,
+        category_code=verdict.category_code,
+        status_code=verdict.status_code,
+        entity_code=verdict.entity_code,
+        payer_claim_number=verdict.payer_claim_number,
+    )
+
+
+def _units(text: str) -> int:
+    try:
+        return max(1, int(Decimal(text or "1")))
+    except ArithmeticError:
+        return 1
 
 
 def _valid_npi(npi: str) -> bool:
@@ -175,6 +225,8 @@ def remittances(
     """One 835 per payer payment for the accepted claims the dataset has finalized."""
     runs: dict[tuple[str, PaymentRun], list[SandboxClaim]] = defaultdict(list)
     for verdict in verdicts:
+        if verdict.claim.frequency_code in ("7", "8"):
+            continue  # a correction is adjudicated afresh: its answer comes on a later 277, not this batch's 835
         known = world.claims_by_id.get(verdict.claim.claim_id)
         if verdict.accepted and known is not None and known.payer is not None:
             record = known.payer

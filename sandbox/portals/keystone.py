@@ -24,6 +24,7 @@ from starlette.types import Scope
 
 from sandbox.accounts import ServerName
 from sandbox.codes import CARC_TEXTS, CATEGORY_WORDS, GROUP_TEXTS, RARC_TEXTS
+from sandbox.corrections import CorrectionsBook, corrections_admin_route
 from sandbox.faults import FaultSpec
 from sandbox.models import Eligibility, Patient, SandboxClaim, SandboxWorld
 from sandbox.payer_book import MemberMiss, PayerBook
@@ -514,15 +515,20 @@ def session_cookie(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def create_app(world: SandboxWorld, runtime: ServerRuntime[FaultSpec]) -> Starlette:
+def create_app(
+    world: SandboxWorld, runtime: ServerRuntime[FaultSpec], corrections: CorrectionsBook | None = None
+) -> Starlette:
     """The KEYSTONE portal as an ASGI app, with its admin endpoints and fault injection."""
-    portal = KeystonePortal(PayerBook(world, "KEYSTONE"), runtime)
+    corrections = corrections or CorrectionsBook(world)
+    runtime.on_reset(corrections.clear)
+    portal = KeystonePortal(PayerBook(world, "KEYSTONE", corrections), runtime)
     signed_on = session_guard(portal.gate, session_cookie, portal.refuse)
     at_challenge = session_guard(
         portal.gate, session_cookie, portal.not_at_challenge, stage=Access.SECOND_FACTOR_REQUIRED
     )
     routes = [
         *admin_routes(runtime),
+        corrections_admin_route(corrections),
         Route("/", portal.frameset),
         Route("/banner", portal.banner),
         Route("/menu", portal.menu),

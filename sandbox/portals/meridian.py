@@ -42,6 +42,7 @@ from sandbox.codes import (
     RARC_TEXTS,
     STATUS_CODE_TEXTS,
 )
+from sandbox.corrections import CorrectionsBook, corrections_admin_route
 from sandbox.faults import FaultSpec
 from sandbox.models import SandboxClaim, SandboxWorld
 from sandbox.payer_book import MemberMiss, PayerBook
@@ -415,13 +416,18 @@ class MeridianPortal:
         )
 
 
-def create_app(world: SandboxWorld, runtime: ServerRuntime[FaultSpec]) -> Starlette:
+def create_app(
+    world: SandboxWorld, runtime: ServerRuntime[FaultSpec], corrections: CorrectionsBook | None = None
+) -> Starlette:
     """The MERIDIAN portal as an ASGI app, with its admin endpoints and fault injection."""
-    portal = MeridianPortal(PayerBook(world, "MERIDIAN"), runtime)
+    corrections = corrections or CorrectionsBook(world)
+    runtime.on_reset(corrections.clear)
+    portal = MeridianPortal(PayerBook(world, "MERIDIAN", corrections), runtime)
     api = session_guard(portal.gate, portal.token, portal.refuse)
     verifying = session_guard(portal.gate, portal.token, portal.not_verifying, stage=Access.SECOND_FACTOR_REQUIRED)
     routes = [
         *admin_routes(runtime),
+        corrections_admin_route(corrections),
         Route("/", portal.shell),
         Route("/static/app-v{version:int}.js", portal.script),
         Route("/api/session", portal.create_session, methods=["POST"]),

@@ -6,6 +6,9 @@ detail page that shows X12 status codes, amounts as plain decimals and ISO dates
 
 Layout 2 is the "redesign": other ids and classes, the results table in another container with the
 status moved to the first column under a new header, the status moved into the detail page's header.
+
+From a claim's detail page, "Correct this claim" opens the corrected-claim form (form, review,
+confirmation: sandbox/portals/sunrise_corrections.py); its ids are the same in both layouts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from starlette.types import Scope
 
 from sandbox.accounts import ServerName
 from sandbox.codes import CARC_TEXTS, CATEGORY_TEXTS, GROUP_TEXTS, RARC_TEXTS, STATUS_CODE_TEXTS
+from sandbox.corrections import CorrectionsBook, corrections_admin_route
 from sandbox.faults import FaultSpec
 from sandbox.models import Eligibility, Patient, SandboxClaim, SandboxWorld
 from sandbox.payer_book import MemberMiss, PayerBook
@@ -35,6 +39,7 @@ from sandbox.portals.common import (
     plain_money,
     session_guard,
 )
+from sandbox.portals.sunrise_corrections import CorrectionForm
 from sandbox.runtime import FaultMiddleware, ServerRuntime, admin_routes
 from sandbox.sessions import Access, LoginResult, PortalGate, PortalSession
 
@@ -153,6 +158,7 @@ class SunrisePortal:
         self.runtime = runtime
         self.gate = PortalGate(ServerName.SUNRISE, runtime)
         self.csrf = CsrfTokens()
+        self.correction = CorrectionForm(self)
 
     @property
     def ids(self) -> dict[str, str]:
@@ -414,7 +420,11 @@ class SunrisePortal:
                 signed_in=True,
                 status=404,
             )
-        return self.page(f"Claim {claim.claim_id}", self.detail_body(claim), signed_in=True)
+        body = self.detail_body(claim)
+        if claim.payer is not None and claim.payer.payer_claim_number:  # the same link in both layouts
+            key = self.book.key_of(claim)
+            body += f'<p><a id="correct-claim" href="/claims/{key}/correct">Correct this claim</a></p>'
+        return self.page(f"Claim {claim.claim_id}", body, signed_in=True)
 
     def detail_body(self, claim: SandboxClaim) -> str:
         record = claim.payer
@@ -588,13 +598,18 @@ def session_cookie(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def create_app(world: SandboxWorld, runtime: ServerRuntime[FaultSpec]) -> Starlette:
+def create_app(
+    world: SandboxWorld, runtime: ServerRuntime[FaultSpec], corrections: CorrectionsBook | None = None
+) -> Starlette:
     """The SUNRISE portal as an ASGI app, with its admin endpoints and fault injection."""
-    portal = SunrisePortal(PayerBook(world, "SUNRISE"), runtime)
+    corrections = corrections or CorrectionsBook(world)
+    runtime.on_reset(corrections.clear)
+    portal = SunrisePortal(PayerBook(world, "SUNRISE", corrections), runtime)
     signed_in = session_guard(portal.gate, session_cookie, portal.refuse)
     at_mfa = session_guard(portal.gate, session_cookie, portal.not_at_mfa, stage=Access.SECOND_FACTOR_REQUIRED)
     routes = [
         *admin_routes(runtime),
+        corrections_admin_route(corrections),
         Route("/", portal.home),
         Route("/login", portal.get_login, methods=["GET"]),
         Route("/login", portal.post_login, methods=["POST"]),
@@ -603,6 +618,8 @@ def create_app(world: SandboxWorld, runtime: ServerRuntime[FaultSpec]) -> Starle
         Route("/logout", portal.logout),
         Route("/claims", signed_in(portal.claims)),
         Route("/claims/{key}", signed_in(portal.claim_detail)),
+        Route("/claims/{key}/correct", signed_in(portal.correction.show), methods=["GET"]),
+        Route("/claims/{key}/correct", signed_in(portal.correction.post), methods=["POST"]),
         Route("/eligibility", signed_in(portal.eligibility)),
     ]
     app = Starlette(routes=routes)
