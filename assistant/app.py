@@ -1,0 +1,311 @@
+"""build_app: the one Slack app (slack-bolt AsyncApp). Middleware does the cross-cutting work
+(assistant.middleware); the listeners here are thin: ack at once, then answer through
+assistant.answers and render through assistant.cards.
+
+Every listener acks before it does anything slow (process_before_response stays False, so Bolt
+returns the ack to Slack while the listener goes on): a look-up answers through `respond()` or the
+Web API afterwards, a live check updates its card in place when the payer answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
+from slack_sdk.web.async_client import AsyncWebClient
+
+from assistant.answers import Answer, Answers, NotFoundAnswer, StatusAnswer
+from assistant.assignments import assign_to
+from assistant.cards import (
+    ASSIGN,
+    CHECK_NOW,
+    ESCALATE,
+    Block,
+    answer_blocks,
+    answer_text,
+    money,
+    not_found_blocks,
+    notice_blocks,
+    status_blocks,
+)
+from assistant.identity import Identity
+from assistant.intents import parse_command, parse_phrase
+from assistant.middleware import (
+    Auditor,
+    GuardedWebClient,
+    Permissions,
+    PhiGuard,
+    SeenEvents,
+    dedupe_middleware,
+    identity_middleware,
+    permission_middleware,
+    phi_guard_middleware,
+)
+from assistant.settings import SlackSettings
+from claimbot.settings import Settings
+from claims.ledger import Ledger
+from claims.models import Denial
+from claims.team import Actor, Role, TeamConfig
+
+log = structlog.get_logger(__name__)
+
+#: Checks a claim with its payer now and records the answer; None when it got one, else why not (plain words).
+ClaimChecker = Callable[[Ledger, str], Awaitable[str | None]]
+
+SUGGESTED_PROMPTS = (
+    {"title": "Status of a claim", "message": "What's the status of claim 1001?"},
+    {"title": "New denials today", "message": "Any new denials today?"},
+    {"title": "My queue", "message": "What's in my queue?"},
+)
+GREETING = "Hi! Ask me about a claim by its id, about denials (by payer, today or this week), or about your queue."
+
+
+def _next_step(settings: Settings) -> Callable[[Denial, str], str | None]:
+    """The denial playbook's recommended next step (claims.denials)."""
+    from claims.denials import load_denial_playbook
+
+    playbook = load_denial_playbook()
+    return lambda denial, payer_id: playbook.recommend(denial, payer_id).next_step
+
+
+def live_checker(settings: Settings) -> ClaimChecker:
+    """Check now through the payer's route (portal, clearinghouse or both), as `claimbot check` does."""
+
+    async def check(ledger: Ledger, claim_id: str) -> str | None:
+        from bots.live import live_check
+        from claims.payer_config import PayerConfigError, load_payer_entries
+        from portal_adapters.contract import ClaimCheckFailed
+        from portal_adapters.errors import AdapterError
+        from portal_adapters.factory import adapter_or_reason
+        from portal_adapters.retry import RetryPolicy
+
+        payer_id = (await asyncio.to_thread(ledger.summary, claim_id)).payer_id
+        try:
+            entry = next((p for p in load_payer_entries(settings.payers_file) if p.id == payer_id), None)
+        except PayerConfigError:
+            return "the payer list (config/payers.yaml) cannot be read"
+        if entry is None:
+            return f"payer {payer_id} is not in the payer list"
+        adapter = adapter_or_reason(
+            payer_id,
+            entry.route,
+            entry.clearinghouse_payer_id,
+            settings.data_dir,
+            settings.playbooks_dir,
+            settings.evidence_retention_days,
+        )
+        if isinstance(adapter, str):
+            return adapter
+        try:
+            outcomes = await live_check(
+                ledger, adapter, [claim_id], RetryPolicy(max_attempts=2, base_delay_s=1.0), trigger="slack"
+            )
+        except AdapterError as error:
+            return str(error)
+        finally:
+            await adapter.close()
+        outcome = outcomes[0]
+        return outcome.message if isinstance(outcome, ClaimCheckFailed) else None
+
+    return check
+
+
+def build_app(
+    settings: SlackSettings,
+    ledger_factory: Callable[[], Ledger],
+    team: TeamConfig,
+    *,
+    claimbot_settings: Settings | None = None,
+    checker: ClaimChecker | None = None,
+) -> AsyncApp:
+    """The app, its middleware and every listener. `ledger_factory` is called once; the app keeps the ledger."""
+    for noisy in ("slack_sdk", "slack_bolt"):  # slack-sdk logs message bodies at DEBUG: never here
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
+    config = claimbot_settings or Settings()
+    ledger = ledger_factory()
+    guard = PhiGuard()
+    rules = _payer_rules(config)
+    answers = Answers(ledger, rules, _next_step(config), guard.watch, timezone=config.schedule_timezone)
+    client = GuardedWebClient(
+        guard,
+        token=settings.bot_token.get_secret_value() if settings.bot_token else None,
+        base_url=settings.base_url,
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.signing_secret.get_secret_value() if settings.signing_secret else "",
+        process_before_response=False,
+        name="claimbot",
+    )
+    permissions = Permissions()
+    identity = Identity(team, client, settings.usergroup_cache_s)
+    app.use(phi_guard_middleware(guard))
+    app.use(dedupe_middleware(SeenEvents()))
+    app.use(identity_middleware(identity))
+    app.use(permission_middleware(permissions, Auditor(ledger)))
+    checking: set[str] = set()
+    check = checker or live_checker(config)
+
+    async def answer_for(text: str, actor: Actor, command: bool) -> Answer:
+        intent = (parse_command if command else parse_phrase)(text, answers.payer_names())
+        return await asyncio.to_thread(answers.answer, intent, actor)
+
+    # --- asking ----------------------------------------------------------------------------------
+
+    @app.command("/claim")
+    async def claim_command(ack: Any, command: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
+        await ack()
+        answer = await answer_for(str(command.get("text", "")), context["actor"], command=True)
+        await respond(text=answer_text(answer), blocks=answer_blocks(answer), response_type="ephemeral")
+
+    @app.event("app_mention")
+    async def mentioned(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        answer = await answer_for(str(event.get("text", "")), context["actor"], command=False)
+        await client.chat_postEphemeral(  # a look-up in a channel is shown to the one who asked
+            channel=event["channel"],
+            user=context["slack_user_id"],
+            thread_ts=event.get("thread_ts"),
+            text=answer_text(answer),
+            blocks=answer_blocks(answer),
+        )
+
+    @app.event("message")
+    async def direct_message(event: dict[str, Any], say: Any, context: Any) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return  # only people's DMs; the app does not read channels
+        answer = await answer_for(str(event.get("text", "")), context["actor"], command=False)
+        await say(text=answer_text(answer), blocks=answer_blocks(answer))
+
+    assistant = AsyncAssistant()
+
+    @assistant.thread_started
+    async def thread_started(say: Any, set_suggested_prompts: Any) -> None:
+        await say(GREETING)
+        await set_suggested_prompts(prompts=list(SUGGESTED_PROMPTS), title="Try one of these")
+
+    @assistant.user_message
+    async def assistant_question(payload: dict[str, Any], say: Any, set_status: Any, context: Any) -> None:
+        await set_status("is looking it up...")
+        answer = await answer_for(str(payload.get("text", "")), context["actor"], command=False)
+        await say(text=answer_text(answer), blocks=answer_blocks(answer))
+
+    app.assistant(assistant)
+
+    # --- the status card's buttons --------------------------------------------------------------
+
+    async def show(
+        body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, blocks: list[Block], text: str
+    ) -> None:
+        """Replace the card the button was on: an ephemeral one through response_url, a message in place."""
+        container = body.get("container") or {}
+        if container.get("is_ephemeral") or not container.get("message_ts"):
+            await respond(text=text, blocks=blocks, replace_original=True, response_type="ephemeral")
+        else:
+            await client.chat_update(
+                channel=container["channel_id"], ts=container["message_ts"], text=text, blocks=blocks
+            )
+
+    async def card(claim_id: str, note: str | None = None) -> tuple[list[Block], str]:
+        answer = await asyncio.to_thread(answers.status, claim_id)
+        if isinstance(answer, NotFoundAnswer):
+            return not_found_blocks(answer), answer_text(answer)
+        return status_blocks(answer, note), answer_text(answer)
+
+    @app.action(CHECK_NOW)
+    async def check_now(
+        ack: Any, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        claim_id = str(action.get("value", ""))
+        if claim_id in checking:
+            await respond(
+                text="A check of this claim is already running.", replace_original=False, response_type="ephemeral"
+            )
+            return
+        blocks, text = await card(claim_id, "Checking with the payer now...")
+        await show(body, respond, client, blocks, text)
+        if blocks and blocks[0].get("type") != "header":
+            return  # the claim is not in the ledger: the card says so
+        checking.add(claim_id)
+        try:
+            failure = await check(ledger, claim_id)
+        except Exception as error:  # reported on the card; the traceback goes to the log
+            log.exception("slack_check_failed", claim_id=claim_id, error=error.__class__.__name__)
+            failure = "the check stopped on an error (logged)"
+        finally:
+            checking.discard(claim_id)
+        note = "Checked just now." if failure is None else f"The check got no answer: {failure}"
+        blocks, text = await card(claim_id, note)
+        await show(body, respond, client, blocks, text)
+
+    @app.action(ASSIGN)
+    async def assign(
+        ack: Any,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: Any,
+    ) -> None:
+        await ack()
+        claim_id = str(action.get("value", ""))
+        answer = await asyncio.to_thread(answers.status, claim_id)
+        if isinstance(answer, NotFoundAnswer):
+            await show(body, respond, client, not_found_blocks(answer), answer_text(answer))
+            return
+        done = await asyncio.to_thread(assign_to, ledger, claim_id, context["actor"])
+        note = (
+            "Already assigned to you."
+            if not done.changed
+            else f"Assigned to {done.assignee_name}" + (f" (was {done.previous_name})." if done.previous_name else ".")
+        )
+        blocks, text = await card(claim_id, note)
+        await show(body, respond, client, blocks, text)
+
+    @app.action(ESCALATE)
+    async def escalate(
+        ack: Any, action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: Any
+    ) -> None:
+        await ack()
+        answer = await asyncio.to_thread(answers.status, str(action.get("value", "")))
+        if not isinstance(answer, StatusAnswer):
+            await respond(text=answer_text(answer), blocks=answer_blocks(answer), replace_original=False)
+            return
+        reached = await escalate_to_leads(answer, context["slack_user_id"], client)
+        await respond(text=reached, replace_original=False, response_type="ephemeral")
+
+    async def escalate_to_leads(answer: StatusAnswer, user_id: str, client: AsyncWebClient) -> str:
+        mentions = " ".join(f"<!subteam^{group}>" for group in team.slack_groups.get(Role.LEAD, ()))
+        text = (
+            f"{mentions} Claim {answer.claim_id} escalated by <@{user_id}>: {answer.status.value.replace('_', ' ')}, "
+            f"{money(answer.billed)} billed, {answer.payer_name}."
+        ).strip()
+        blocks = [*notice_blocks(text), *status_blocks(answer)[1:]]
+        if settings.leads_channel:
+            await client.chat_postMessage(channel=settings.leads_channel, text=text, blocks=blocks)
+            return "Escalated to the leads' channel."
+        leads = [m.slack_user for m in team.members if m.slack_user and Role.LEAD in m.roles]
+        for lead in leads:
+            opened = await client.conversations_open(users=lead)
+            await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
+        if not leads:
+            return "No lead to escalate to: set SLACK_LEADS_CHANNEL or give someone the lead role in config/team.yaml."
+        return f"Escalated to {len(leads)} lead{'s' if len(leads) != 1 else ''} by DM."
+
+    return app
+
+
+def _payer_rules(config: Settings) -> dict[str, Any]:
+    from claims.payer_config import PayerConfigError, load_payer_config
+
+    try:
+        return dict(load_payer_config(config.payers_file).rules())
+    except PayerConfigError as error:
+        log.warning("payer_rules_unavailable", error=str(error))
+        return {}
