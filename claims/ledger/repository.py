@@ -69,6 +69,7 @@ from claims.models import (
     PayerKind,
     PayerNumber,
     Payment,
+    PaymentMethod,
     ServiceLine,
     StatusCheck,
     Submission,
@@ -1412,6 +1413,31 @@ class Ledger:
                     }
                 )
                 for r in conn.execute(query.order_by(actions.c.id))
+            ]
+
+    # --- payments (issue 13: the claim timeline) ------------------------------------------------------
+
+    def payments(self, claim_id: str) -> list[Payment]:
+        """The payments recorded for a claim, in the order they were recorded."""
+        query = (
+            sa.select(payments)
+            .join(claims, claims.c.id == payments.c.claim_pk)
+            .where(claims.c.claim_id == claim_id)
+            .order_by(payments.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Payment(
+                    claim_id=claim_id,
+                    amount=from_cents(r.amount_cents),
+                    paid_date=r.paid_date,
+                    method=PaymentMethod(r.method),
+                    check_number=r.check_number,
+                    payer_claim_number=r.payer_claim_number,
+                    source=CheckSource(r.source),
+                    dedupe_key=r.dedupe_key,
+                )
+                for r in conn.execute(query)
             ]
 
     # --- events ------------------------------------------------------------------------------------
