@@ -114,7 +114,7 @@ def deadlines_of(
     """A claim's deadlines from what the ledger holds about it (pure: claim_deadlines reads the ledger).
 
     A claim the payer has not adjudicated risks its billed amount to timely filing; a denied one risks
-    what its denials leave unpaid (billed less paid when they carry no amounts) to the corrected-claim
+    what its denials leave unpaid (billed less paid when the payer gave no codes) to the corrected-claim
     window (only when a corrected claim can fix it, if the playbook says) and the appeal window.
     """
     check = current_check(history)
@@ -145,7 +145,9 @@ def deadlines_of(
         appeal_days = recommendation.appeal_window_days
     due, basis = _days(appeal_days, remitted, "remittance")
     found.append(Deadline(kind=DeadlineKind.APPEAL, due=due, basis=basis))
-    at_risk = denied_amount(check) or max(billed - (check.paid_amount or ZERO), ZERO)
+    # Only what the denials that need work leave unpaid: a patient's share is the patient's to pay and a
+    # write-off is the contract. Without any codes (a 277 F2 says no more), what was billed and not paid.
+    at_risk = denied_amount(check) if check.denials else max(billed - (check.paid_amount or ZERO), ZERO)
     return ClaimDeadlines(claim_id=claim_id, deadlines=tuple(found), amount_at_risk=at_risk)
 
 
