@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from assistant.digest import build_digest, chart_of, digest_blocks, digest_text
 from assistant.escalations import (
     AlertFacts,
     ClaimFacts,
@@ -84,6 +85,8 @@ class SlackPoster(Protocol):
 
     async def open_dm(self, user_id: str) -> str: ...
 
+    async def upload(self, channel: str, filename: str, title: str, content: bytes, thread_ts: str | None) -> str: ...
+
 
 class WebApiPoster:
     """SlackPoster over slack_sdk's AsyncWebClient (pointed at SLACK_API_URL, guarded by assistant.middleware)."""
@@ -126,6 +129,28 @@ class WebApiPoster:
         data = await self._call("conversations.open", users=user_id)
         return str(data["channel"]["id"])
 
+    async def upload(self, channel: str, filename: str, title: str, content: bytes, thread_ts: str | None) -> str:
+        """Slack's external upload flow, every step through the client's base URL (SLACK_API_URL):
+        files.getUploadURLExternal, the bytes POSTed to the URL it gave, files.completeUploadExternal."""
+        import httpx
+
+        ticket = await self._call("files.getUploadURLExternal", filename=filename, length=len(content))
+        try:
+            async with httpx.AsyncClient(timeout=30.0) as http:
+                sent = await http.post(str(ticket["upload_url"]), content=content)
+        except httpx.HTTPError as err:
+            raise SlackUnavailable(f"file upload: Slack could not be reached ({type(err).__name__})") from err
+        if sent.status_code != 200:
+            raise SlackUnavailable(f"file upload: Slack answered {sent.status_code}")
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        await self._call(
+            "files.completeUploadExternal",
+            files=[{"id": ticket["file_id"], "title": title}],
+            channel_id=channel,
+            **extra,
+        )
+        return str(ticket["file_id"])
+
 
 @dataclass(frozen=True)
 class AlertTargets:
@@ -135,6 +160,7 @@ class AlertTargets:
     leads_channel: str | None = None
     lead_group: str | None = None  # a Slack user group id (S...) mentioned in escalations
     lead_users: tuple[str, ...] = ()  # Slack user ids DMed when delivery.dm_leads is on
+    digest_channel: str | None = None  # the daily digest's channel; None: the alert channel
 
 
 # --- what an alert shows (read from the ledger; PHI-free) -------------------------------------------
@@ -305,6 +331,7 @@ class SentMessage(BaseModel):
     channel: str
     ts: str | None
     parent_ts: str | None
+    parent_created_at: datetime | None
 
 
 @dataclass
@@ -775,6 +802,7 @@ class Dispatcher:
                     alert_messages.c.channel,
                     alert_messages.c.ts,
                     parent.c.ts.label("parent_ts"),
+                    parent.c.created_at.label("parent_created_at"),
                 )
                 .outerjoin(parent, parent.c.id == alert_messages.c.parent_id)
                 .where(alert_messages.c.ts.is_(None))
@@ -783,17 +811,35 @@ class Dispatcher:
         return [SentMessage.model_validate(r._asdict()) for r in rows]
 
     async def send_pending(self, report: PassReport, now: datetime) -> None:
-        for message in await asyncio.to_thread(self.unsent):
-            if message.kind == "reply" and message.parent_ts is None:
-                report.waiting += 1  # its parent is not in Slack yet
-                continue
-            text, blocks = await asyncio.to_thread(self.render, message.id, now)
-            channel = message.channel
-            if channel.startswith("dm:"):
-                channel = await self.poster.open_dm(channel.removeprefix("dm:"))
-            ts = await self.poster.post(channel, text, blocks, message.parent_ts if message.kind == "reply" else None)
-            await asyncio.to_thread(self._mark_sent, message.id, channel, ts, now)
-            report.sent += 1
+        """Send what Slack has not taken, oldest first; a reply or chart whose parent went out in this
+        pass goes out in the next round of the same pass."""
+        while True:
+            sent_before, held_back = report.sent, 0
+            for message in await asyncio.to_thread(self.unsent):
+                if message.kind in ("reply", "chart") and message.parent_ts is None:
+                    held_back += 1  # its parent is not in Slack yet
+                    continue
+                await self._send(message, now)
+                report.sent += 1
+            if not held_back or report.sent == sent_before:
+                return
+
+    async def _send(self, message: SentMessage, now: datetime) -> None:
+        if message.kind == "chart" and message.parent_created_at is not None:
+            digest_at = message.parent_created_at  # the chart draws the digest it belongs to
+            chart = await asyncio.to_thread(lambda: chart_of(build_digest(self.ledger, digest_at)))
+            day = digest_at.date().isoformat()
+            file_id = await self.poster.upload(
+                message.channel, f"claimbot-digest-{day}.png", f"Digest {day}", chart, message.parent_ts
+            )
+            await asyncio.to_thread(self._mark_sent, message.id, message.channel, file_id, now)
+            return
+        text, blocks = await asyncio.to_thread(self.render, message.id, now)
+        channel = message.channel
+        if channel.startswith("dm:"):
+            channel = await self.poster.open_dm(channel.removeprefix("dm:"))
+        ts = await self.poster.post(channel, text, blocks, message.parent_ts if message.kind == "reply" else None)
+        await asyncio.to_thread(self._mark_sent, message.id, channel, ts, now)
 
     def _mark_sent(self, message_id: int, channel: str, ts: str, now: datetime) -> None:
         with self.ledger.engine.begin() as conn:
@@ -825,6 +871,21 @@ class Dispatcher:
         with self.ledger.engine.begin() as conn:
             conn.execute(alert_messages.update().where(alert_messages.c.id == message_id).values(update_due=False))
 
+    def stage_digest(self, now: datetime) -> bool:
+        """Stage today's digest and its chart (sent by the next pass, once: keyed by the date)."""
+        digest = build_digest(self.ledger, now)
+        channel = self.targets.digest_channel or self.targets.alert_channel
+        key = f"digest:{now.date().isoformat()}"
+        with self.ledger.writer() as writer:
+            conn = _connection(writer)
+            if conn.execute(sa.select(alert_messages.c.id).where(alert_messages.c.message_key == key)).first():
+                return False
+            message_id = self._stage_message(
+                conn, key, "digest", channel, digest_text(digest), digest_blocks(digest), now
+            )
+            self._stage_message(conn, f"chart:{key}", "chart", channel, "chart", [], now, parent_id=message_id)
+        return True
+
     def mark_for_update(self, alert_id: int) -> None:
         with self.ledger.engine.begin() as conn:
             message_id = conn.execute(
@@ -843,7 +904,7 @@ class Dispatcher:
         except SlackUnavailable as err:
             report.slack_error = str(err)
             log.warning("slack unavailable: the rest waits for the next pass", error=str(err))
-        report.waiting += len(await asyncio.to_thread(self.unsent)) - report.waiting
+        report.waiting = len(await asyncio.to_thread(self.unsent))
         log.info("alerts pass", **report.as_json())
         return report
 
