@@ -10,6 +10,7 @@ Web API afterwards, a live check updates its card in place when the payer answer
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,7 @@ from assistant.middleware import (
     Auditor,
     GuardedWebClient,
     Permissions,
+    PhiBlocked,
     PhiGuard,
     SeenEvents,
     dedupe_middleware,
@@ -63,6 +65,8 @@ SUGGESTED_PROMPTS = (
     {"title": "New denials today", "message": "Any new denials today?"},
     {"title": "My queue", "message": "What's in my queue?"},
 )
+BLOCKED = "This answer could not be sent safely (it would have shown patient details); the team's log has it."
+FAILED = "Something went wrong on my side answering that; it is logged. Try again in a minute."
 GREETING = "Hi! Ask me about a claim by its id, about denials (by payer, today or this week), or about your queue."
 
 
@@ -116,6 +120,30 @@ def live_checker(settings: Settings) -> ClaimChecker:
     return check
 
 
+def reporting(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A listener whose failure after its ack reaches the person in plain words (and the log by type).
+
+    Bolt's own error path, after an ack, can race its wait for the ack and answer Slack 404; caught
+    here, the ack stands. Bolt passes listeners their arguments by name: the wrapper keeps the names.
+    """
+
+    @functools.wraps(listener)
+    async def run(**kwargs: Any) -> None:
+        try:
+            await listener(**kwargs)
+        except Exception as error:
+            if isinstance(error, PhiBlocked):
+                text = BLOCKED  # the guard logged it, with field paths only
+            else:
+                log.error("slack_listener_failed", listener=listener.__name__, error=error.__class__.__name__)
+                text = FAILED
+            respond, context = kwargs.get("respond"), kwargs.get("context")
+            if respond is not None and context is not None and context.response_url:
+                await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    return run
+
+
 def build_app(
     settings: SlackSettings,
     ledger_factory: Callable[[], Ledger],
@@ -159,12 +187,14 @@ def build_app(
     # --- asking ----------------------------------------------------------------------------------
 
     @app.command("/claim")
+    @reporting
     async def claim_command(ack: Any, command: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
         await ack()
         answer = await answer_for(str(command.get("text", "")), context["actor"], command=True)
         await respond(text=answer_text(answer), blocks=answer_blocks(answer), response_type="ephemeral")
 
     @app.event("app_mention")
+    @reporting
     async def mentioned(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         answer = await answer_for(str(event.get("text", "")), context["actor"], command=False)
         await client.chat_postEphemeral(  # a look-up in a channel is shown to the one who asked
@@ -176,6 +206,7 @@ def build_app(
         )
 
     @app.event("message")
+    @reporting
     async def direct_message(event: dict[str, Any], say: Any, context: Any) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return  # only people's DMs; the app does not read channels
@@ -185,11 +216,13 @@ def build_app(
     assistant = AsyncAssistant()
 
     @assistant.thread_started
+    @reporting
     async def thread_started(say: Any, set_suggested_prompts: Any) -> None:
         await say(GREETING)
         await set_suggested_prompts(prompts=list(SUGGESTED_PROMPTS), title="Try one of these")
 
     @assistant.user_message
+    @reporting
     async def assistant_question(payload: dict[str, Any], say: Any, set_status: Any, context: Any) -> None:
         await set_status("is looking it up...")
         answer = await answer_for(str(payload.get("text", "")), context["actor"], command=False)
@@ -218,6 +251,7 @@ def build_app(
         return status_blocks(answer, note), answer_text(answer)
 
     @app.action(CHECK_NOW)
+    @reporting
     async def check_now(
         ack: Any, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
@@ -245,6 +279,7 @@ def build_app(
         await show(body, respond, client, blocks, text)
 
     @app.action(ASSIGN)
+    @reporting
     async def assign(
         ack: Any,
         action: dict[str, Any],
@@ -269,6 +304,7 @@ def build_app(
         await show(body, respond, client, blocks, text)
 
     @app.action(ESCALATE)
+    @reporting
     async def escalate(
         ack: Any, action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: Any
     ) -> None:
