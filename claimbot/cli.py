@@ -22,6 +22,7 @@ from claimbot import (
     evidence_commands,
     payer_commands,
     portal_commands,
+    report_commands,
     resubmit_commands,
     scheduler_commands,
     sweep_commands,
@@ -56,6 +57,7 @@ scheduler_commands.register(app, open_ledger)
 worker_commands.register(app, open_ledger)
 denials_commands.register(app, open_ledger)
 resubmit_commands.register(app, open_ledger)
+report_commands.register(app, open_ledger)
 
 
 @app.command("demo")
