@@ -16,7 +16,6 @@ from tests.assistant.conftest import (
     DENIED_CLAIM,
     FORM,
     PATIENT,
-    SIGNING_SECRET,
     SPECIALIST,
     StartApp,
     assert_no_phi,
