@@ -1,7 +1,9 @@
 """`claimbot report aging|denials|runs|payers`: what the ledger says, as tables, JSON or CSV.
 
 The figures are computed by claims.reports (pure functions over ledger reads); this module only picks
-the output. The ledger and the denial playbook are imported inside the commands.
+the output. `--chart FILE.png` (aging, denials) writes the chart the daily digest attaches (assistant.digest:
+A/R aging and the last day's new denials by reason), so the report's picture is the digest's. The ledger,
+the denial playbook and Pillow are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import csv
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from claimbot.console import Exit, JsonOption, fail, out, print_json
+from claimbot.console import Exit, JsonOption, err, fail, out, print_json
 from claimbot.settings import Settings
 from claimbot.tables import Col, add_rows, make_table
 
@@ -27,6 +30,10 @@ report_app = typer.Typer(
 )
 
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (one row per table row) instead of tables.")]
+ChartOption = Annotated[
+    Path | None,
+    typer.Option("--chart", help="Also write the daily digest's chart (A/R aging, new denials by reason) to this PNG."),
+]
 DaysOption = Annotated[int, typer.Option("--days", min=1, help="Look back this many days.")]
 
 
@@ -63,6 +70,20 @@ def _denials(ledger: Ledger, settings: Settings) -> DenialsReport:
     return denials_report(ledger.current_denials(), lambda d, payer: playbook.recommend(d, payer).category.value)
 
 
+def _chart(path: Path | None, ledger: Ledger) -> None:
+    """The PNG the daily digest attaches (assistant.digest), drawn from the ledger as it is now."""
+    if path is None:
+        return
+    from assistant.digest import build_digest, chart_of
+    from claims.models import utc_now
+
+    if path.suffix.lower() != ".png":
+        fail(Exit.USAGE, f"--chart {path.name}: the chart is a PNG; name the file *.png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(chart_of(build_digest(ledger, utc_now())))
+    err.print(f"chart written to {path}", markup=False)
+
+
 def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
     """Add `claimbot report` and its four reports to the main app."""
     app.add_typer(report_app, name="report")
@@ -74,6 +95,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         ] = None,
         as_json: JsonOption = False,
         as_csv: CsvOption = False,
+        chart: ChartOption = None,
     ) -> None:
         """A/R aging: open balances per payer in buckets of days since the date of service."""
         from claims.reports import BUCKET_LABELS
@@ -86,6 +108,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         settings = Settings()
         ledger = open_ledger(settings)
         report = _aging(ledger, today)
+        _chart(chart, ledger)
         rows = [*report.payers, report.total]
         if as_json:
             print_json(report)
@@ -120,12 +143,13 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         ledger.close()
 
     @report_app.command("denials")
-    def denials(as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    def denials(as_json: JsonOption = False, as_csv: CsvOption = False, chart: ChartOption = None) -> None:
         """Denials that need work, by category (the denial playbook's), group + CARC and payer."""
         _one_output(as_json, as_csv)
         settings = Settings()
         ledger = open_ledger(settings)
         report = _denials(ledger, settings)
+        _chart(chart, ledger)
         ledger.close()
         if as_json:
             print_json(report)

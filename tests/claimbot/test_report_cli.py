@@ -1,5 +1,5 @@
 """`claimbot report aging|denials|runs|payers` on the known ledger of tests/claims/test_reports.py: the
-same figures as tables, JSON and CSV; the denial playbook's categories."""
+same figures as tables, JSON and CSV; the denial playbook's categories; `--chart` writes the digest's PNG."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ def known_ledger(runner: CliRunner, data_dir: Path) -> None:
         fill_known(ledger)
 
 
-def test_aging_as_table_json_and_csv(runner: CliRunner, data_dir: Path) -> None:
+def test_aging_as_table_json_and_csv_and_the_digests_chart(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from assistant.charts import HEIGHT, WIDTH
+
     known_ledger(runner, data_dir)
     answer = runner.invoke(app, ["report", "aging", "--as-of", "2026-12-01", "--json"])
     assert answer.exit_code == 0, answer.stderr
@@ -43,6 +47,17 @@ def test_aging_as_table_json_and_csv(runner: CliRunner, data_dir: Path) -> None:
     assert [r["payer"] for r in rows] == ["KEYSTONE", "MERIDIAN", "SUNRISE", "total"]
     assert (rows[2]["31-60 claims"], rows[2]["31-60 amount"], rows[3]["amount"]) == ("2", "110.00", "1890.00")
 
+    chart = tmp_path / "charts" / "digest.png"
+    drawn = runner.invoke(app, ["report", "aging", "--as-of", "2026-12-01", "--chart", str(chart)])
+    assert drawn.exit_code == 0 and "chart written to" in drawn.stderr
+    assert chart.stat().st_size > 2_000
+    with Image.open(chart) as image:
+        assert (image.format, image.size) == ("PNG", (WIDTH, HEIGHT))
+        colours = {colour for _, colour in image.getcolors(maxcolors=1 << 16) or []}
+    assert len(colours) > 2  # bars and words, not a blank page
+    assert runner.invoke(app, ["report", "denials", "--chart", str(tmp_path / "d.png")]).exit_code == 0
+    assert (tmp_path / "d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert runner.invoke(app, ["report", "aging", "--chart", str(tmp_path / "x.jpg")]).exit_code == 2
     assert runner.invoke(app, ["report", "aging", "--json", "--csv"]).exit_code == 2
 
 
