@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from claims.codesets import CodeSets
+    from claims.denials import DenialPlaybook
     from claims.importing import ColumnMapping
     from claims.ledger import ClaimSummary, Ledger
     from claims.models import Denial
+    from claims.payer_config import DeadlineRules
 
 db_app = typer.Typer(help="The claims ledger.", no_args_is_help=True)
 claims_app = typer.Typer(help="Claims in the ledger.", no_args_is_help=True)
@@ -153,9 +155,12 @@ def claims_list(
 
 @claims_app.command("show")
 def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
-    """One claim: its lines, current status and every status answer recorded for it."""
+    """One claim: its lines, current status, what to do about its denial and by when, and its timeline."""
     from claims.codesets import CodeSets
+    from claims.deadlines import claim_deadlines, current_check
     from claims.ledger import ClaimNotFoundError
+    from claims.models import utc_now
+    from claims.timeline import EntryKind, build_timeline
 
     settings = Settings()
     ledger = open_ledger(settings)
@@ -163,9 +168,24 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
         summary = ledger.summary(claim_id)
         claim = ledger.get_claim(claim_id)
         history = ledger.history(claim_id)
+        timeline = build_timeline(
+            history, ledger.payments(claim_id), ledger.actions_for(claim_id), ledger.submissions(claim_id)
+        )
     except ClaimNotFoundError as error:
         fail(Exit.NOT_FOUND, str(error))
     codes = CodeSets(settings.codesets_dir)
+    today = utc_now().date()
+    playbook, rules = _denial_playbook_and_rules(settings, codes)
+    answer = current_check(history)
+    recommendation = None
+    if (
+        playbook is not None
+        and answer is not None
+        and summary.status in (ClaimStatus.DENIED, ClaimStatus.PARTIALLY_PAID)
+    ):
+        recommendation = playbook.recommend_claim(answer.denials, summary.payer_id)
+    deadlines = claim_deadlines(ledger, claim_id, today, rules, recommendation=recommendation)
+    upcoming = deadlines.next(today)
     if as_json:
         print_json(
             {
@@ -174,6 +194,12 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
                 "diagnosis_codes": list(claim.diagnosis_codes),
                 "rendering_npi": claim.rendering_npi,
                 "history": [check.model_dump(mode="json") for check in history],
+                "recommendation": recommendation.model_dump(mode="json") if recommendation else None,
+                "deadlines": {
+                    **deadlines.model_dump(mode="json"),
+                    "next": upcoming.model_dump(mode="json") if upcoming else None,
+                },
+                "timeline": [entry.model_dump(mode="json") for entry in timeline],
             }
         )
         return
@@ -205,36 +231,75 @@ def claims_show(claim_id: str, as_json: JsonOption = False) -> None:
         )
     )
     out.print(f"diagnoses: {', '.join(claim.diagnosis_codes)}   rendering NPI: {claim.rendering_npi}", markup=False)
+    if recommendation is not None:
+        fixable = "a corrected claim can fix it" if recommendation.correctable else "not fixed by a corrected claim"
+        out.print(
+            f"next step: {recommendation.next_step} ({' '.join(recommendation.codes)}: {recommendation.official_text}; "
+            f"{recommendation.category.value}, {fixable}; rule {recommendation.rule})",
+            markup=False,
+        )
+        if recommendation.escalate:
+            out.print(f"escalate: {recommendation.escalation_reason}", markup=False)
+    if deadlines.deadlines:
+        windows = "; ".join(
+            f"{d.kind.value} {d.due} ({_days_left(d.days_left(today))}: {d.basis})" for d in deadlines.deadlines
+        )
+        coming = f"next {upcoming.kind.value} {upcoming.due}" if upcoming else "every deadline has passed"
+        out.print(f"deadlines: {coming} — {windows}; at risk {deadlines.amount_at_risk:,.2f}", markup=False)
     if not history:
         out.print("no status answers recorded yet", markup=False)
+    if not timeline:
         return
     table = make_table(
-        ("checked", Col.KEY),
+        ("at", Col.KEY),
         ("source", Col.KEY),
-        ("status", Col.KEY),
-        ("payer code", Col.KEY),
-        ("paid", Col.AMOUNT),
-        ("denials and remarks", Col.TEXT),
+        ("what", Col.TEXT),
         ("evidence", Col.TEXT),
+        ("sources disagree", Col.TEXT),
     )
     rows = [
         [
-            check.checked_at.strftime("%Y-%m-%d %H:%M"),
-            check.source.value,
-            check.status.value,
-            ":".join(c for c in (check.category_code, check.status_code) if c),
-            "" if check.paid_amount is None else f"{check.paid_amount:,.2f}",
-            "; ".join(
+            entry.at.strftime("%Y-%m-%d %H:%M"),
+            f"{entry.kind.value} {entry.source}" if entry.kind is not EntryKind.STATUS else entry.source,
+            "\n".join(
                 [
-                    *(_denial_with_remarks(codes, d) for d in check.denials),
-                    *(f"claim remark [{codes.remark_text(rarc)}]" for rarc in check.remarks),
+                    entry.summary,
+                    *(_denial_with_remarks(codes, d) for d in entry.denials),
+                    *(f"claim remark [{codes.remark_text(rarc)}]" for rarc in entry.remarks),
                 ]
             ),
-            check.evidence_ref or "",
+            entry.evidence or "",
+            "; ".join(entry.disagreements),
         ]
-        for check in history
+        for entry in timeline
     ]
     out.print(add_rows(table, rows))
+    disputed = sum(1 for entry in timeline if entry.disagreements)
+    if disputed:
+        out.print(f"{disputed} entries disagree with another source: check the evidence of both", markup=False)
+
+
+def _days_left(days: int) -> str:
+    return f"{days} days left" if days >= 0 else f"passed {-days} days ago"
+
+
+def _denial_playbook_and_rules(
+    settings: Settings, codes: CodeSets
+) -> tuple[DenialPlaybook | None, DeadlineRules | None]:
+    """The denial playbook and the payers' deadlines; a broken file is said on stderr, the claim still shown."""
+    from claims.denials import DENIALS_FILE, DenialPlaybookError, load_denial_playbook
+    from claims.payer_config import PayerConfigError, load_payer_config
+
+    playbook = rules = None
+    try:
+        playbook = load_denial_playbook(settings.playbooks_dir / DENIALS_FILE, codes)
+    except DenialPlaybookError as error:
+        err.print(f"note: no next step shown: {error}", markup=False)
+    try:
+        rules = load_payer_config(settings.payers_file).deadline_rules()
+    except PayerConfigError as error:
+        err.print(f"note: deadlines from the shipped windows: {error}", markup=False)
+    return playbook, rules
 
 
 def _denial_with_remarks(codes: CodeSets, denial: Denial) -> str:

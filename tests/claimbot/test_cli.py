@@ -104,7 +104,7 @@ def test_bad_payer_config_is_a_clear_error(
     monkeypatch.setenv("CLAIMBOT_CONFIG_DIR", str(tmp_path))
     code, _, err = invoke(runner, "db", "upgrade")
     assert code == 5
-    assert "payers.yaml: key 'payers.0.kind'" in err
+    assert "payers.yaml: line 4: key 'payers.0.kind'" in err
 
 
 def test_console_script_runs_in_a_real_process(data_dir: Path) -> None:

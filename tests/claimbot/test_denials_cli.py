@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -157,3 +157,95 @@ def test_a_broken_denial_playbook_stops_the_list_and_fails_validation(
     assert shipped.exit_code == 0 and "ok  denials.yaml: " in shipped.output
     everything = runner.invoke(app, ["playbook", "validate", str(REPO / "playbooks")])
     assert everything.exit_code == 0 and "ok  denials.yaml" in everything.output and "ok  SUNRISE" in everything.output
+
+
+def test_claims_show_gives_the_next_step_the_deadlines_and_one_timeline_with_disagreements(
+    runner: CliRunner, data_dir: Path, tmp_path: Path
+) -> None:
+    from claims.models import (
+        Action,
+        ActionOutcome,
+        AdjustmentGroup,
+        CheckSource,
+        Denial,
+        FrequencyCode,
+        Payment,
+        StatusCheck,
+        Submission,
+        SubmissionRoute,
+        SubmissionState,
+    )
+    from claims.status import ClaimStatus
+    from tests.factories import claims_csv, make_claim
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["claims", "import", str(claims_csv(tmp_path / "c.csv", [make_claim("K7", "KEYSTONE")]))])
+    line_denial = Denial(group=AdjustmentGroup.CO, carc="16", rarcs=("N290",), amount=Decimal("18.50"), line_number=2)
+    with Ledger.connect(f"sqlite:///{data_dir / 'ledger.sqlite3'}") as ledger:
+        era = StatusCheck(
+            claim_id="K7",
+            source=CheckSource.EDI,
+            status=ClaimStatus.PARTIALLY_PAID,
+            checked_at=datetime(2026, 10, 22, 8, tzinfo=UTC),
+            effective_at=datetime(2026, 10, 20, tzinfo=UTC),
+            payment_date=date(2026, 10, 20),
+            paid_amount=Decimal("75.00"),
+            denials=(line_denial,),
+            dedupe_key="edi:KEYSTONE:000000042:0001:9:835-claim:K7",
+        )
+        portal = era.model_copy(
+            update={
+                "source": CheckSource.PORTAL,
+                "checked_at": datetime(2026, 10, 23, 9, tzinfo=UTC),
+                "effective_at": None,
+                "paid_amount": Decimal("80.00"),
+                "dedupe_key": None,
+                "evidence_ref": "keystone/K7-claim.html",
+            }
+        )
+        ledger.record_status_check(era)
+        ledger.record_status_check(portal)
+        ledger.record_payment(Payment(claim_id="K7", amount=Decimal("75.00"), paid_date=date(2026, 10, 20)))
+        ledger.record_action(
+            Action(
+                actor="maria",
+                action="resubmit",
+                idempotency_key="resubmit:K7:1",
+                outcome=ActionOutcome.SUCCEEDED,
+                claim_id="K7",
+            )
+        )
+        ledger.add_submission(
+            Submission(
+                claim_id="K7",
+                claim_version=1,
+                frequency_code=FrequencyCode.REPLACEMENT,
+                original_payer_claim_number="KS123",
+                route=SubmissionRoute.API,
+                state=SubmissionState.SENT,
+                requested_by="maria",
+                idempotency_key="resubmit:K7:1",
+                sent_at=datetime(2026, 10, 24, 10, tzinfo=UTC),
+            )
+        )
+    shown = json.loads(runner.invoke(app, ["claims", "show", "K7", "--json"]).stdout)
+    assert shown["recommendation"]["codes"] == ["CO-16", "N290"] and shown["recommendation"]["rule"] == "CO-16 N290"
+    assert {d["kind"]: d["due"] for d in shown["deadlines"]["deadlines"]} == {
+        "corrected_claim": "2027-09-14",  # Medicare: 365 days from the date of service
+        "appeal": "2027-02-17",  # 120 days from the remittance
+    }
+    assert shown["deadlines"]["amount_at_risk"] == "18.50"
+    kinds = [(e["kind"], e["source"]) for e in shown["timeline"]]
+    assert kinds == [
+        ("status", "edi"),
+        ("payment", "edi"),
+        ("status", "portal"),
+        ("submission", "api"),
+        ("action", "audit"),
+    ]
+    assert shown["timeline"][2]["disagreements"] == ["paid 80.00 here, 75.00 by edi 2026-10-20"]
+    text = runner.invoke(app, ["claims", "show", "K7"]).stdout
+    assert "next step: Rendering provider id missing or invalid" in text and "rule CO-16 N290" in text
+    assert "deadlines: next appeal 2027-02-17" in text and "at risk 18.50" in text
+    assert "paid 80.00 here, 75.00 by edi 2026-10-20" in text and "keystone/K7-claim.html" in text
+    assert "1 entries disagree with another source" in text
