@@ -73,6 +73,7 @@ class Reason(StrEnum):
     OFF_ORIGIN = "off_origin"
     UNSAFE_TEMPLATE = "unsafe_template"
     PORTAL_URL_INVALID = "portal_url_invalid"
+    MISPLACED_STEP = "misplaced_step"
     # our data (do not retry this claim)
     NO_USABLE_SEARCH = "no_usable_search"
     MISSING_VALUE = "missing_value"
@@ -80,6 +81,13 @@ class Reason(StrEnum):
     CANNOT_WRITE_X12 = "cannot_write_x12"
     REQUEST_REFUSED = "request_refused"
     UNSAFE_URL_VALUE = "unsafe_url_value"
+    # corrected claims (the payer refused it, or this route cannot send it: do not resend as is)
+    NO_CORRECTION_TASK = "no_correction_task"
+    CORRECTION_FORM_MISMATCH = "correction_form_mismatch"
+    CORRECTION_ORIGINAL_UNKNOWN = "correction_original_unknown"
+    CORRECTION_DUPLICATE = "correction_duplicate"
+    CORRECTION_REFUSED = "correction_refused"
+    CORRECTION_UNCONFIRMED = "correction_unconfirmed"
     # a fault of Claimbot itself, kept to the one claim it happened on
     ENGINE_FAILED = "engine_failed"
 
@@ -123,12 +131,29 @@ REASON_TEXT: dict[Reason, str] = {
         "the portal address (CLAIMBOT_PORTAL_<PAYER>_URL, or the playbook's base_url) is not a plain http(s) "
         "address: scheme, host, optional port and path, with no user, password, query or fragment"
     ),
+    Reason.MISPLACED_STEP: (
+        "the playbook uses a step or a value where it cannot work (for_each_line, {line.*} or {correction.*} "
+        "outside corrected_claim)"
+    ),
     Reason.NO_USABLE_SEARCH: "the claim lacks what every search of this portal needs",
     Reason.MISSING_VALUE: "the look-up needs a value this claim lacks",
     Reason.NO_ELIGIBILITY_TASK: "this portal's playbook has no eligibility task",
     Reason.CANNOT_WRITE_X12: "the request cannot be written as X12",
     Reason.REQUEST_REFUSED: "the clearinghouse could not read the request written for it",
     Reason.UNSAFE_URL_VALUE: "a value of this look-up would change the shape of the portal address",
+    Reason.NO_CORRECTION_TASK: (
+        "this portal route cannot take corrections: its playbook has no corrected_claim section"
+    ),
+    Reason.CORRECTION_FORM_MISMATCH: "the corrected claim's service lines do not fit the portal's form",
+    Reason.CORRECTION_ORIGINAL_UNKNOWN: "the payer refused the correction: it does not know the original claim number",
+    Reason.CORRECTION_DUPLICATE: (
+        "the payer refused the correction as a duplicate: the claim is paid, still in process or already corrected"
+    ),
+    Reason.CORRECTION_REFUSED: "the payer refused the correction (its message is in the evidence)",
+    Reason.CORRECTION_UNCONFIRMED: (
+        "the portal did not confirm the correction after the final submit: it may have been sent, so look at "
+        "the portal (and the evidence) before sending it again"
+    ),
     Reason.ENGINE_FAILED: "Claimbot failed while checking this claim (a bug: the log names the error type)",
 }
 

@@ -99,13 +99,28 @@ def claims_csv_text(world: SandboxWorld) -> str:
     return buffer.getvalue()
 
 
-def _submission(
-    claim: SandboxClaim, billing: BillingProviderDetails, world: SandboxWorld
-) -> ProfessionalClaimSubmission:
+def billing_provider(world: SandboxWorld) -> BillingProviderDetails:
+    """The practice as the 837P's billing provider."""
+    practice = world.practice
+    return BillingProviderDetails(
+        name=practice.name.upper(),
+        npi=practice.npi,
+        tax_id=practice.tax_id,
+        address=Address(
+            line1=practice.address.upper(),
+            city=practice.city.upper(),
+            state=practice.state,
+            postal_code=practice.zip_code,
+        ),
+    )
+
+
+def claim_submission(claim: SandboxClaim, world: SandboxWorld) -> ProfessionalClaimSubmission:
+    """One claim as the practice bills it (edi.writers.corrected_submission makes a 7 or 8 of it)."""
     patient = claim.patient
     return ProfessionalClaimSubmission(
         claim_id=claim.claim_id,
-        billing_provider=billing,
+        billing_provider=billing_provider(world),
         payer=PayerDetails(name=world.payer_names[claim.payer_id].upper(), payer_id=claim.payer_id),
         subscriber=SubscriberDetails(
             last_name=patient.last_name.upper(),
@@ -131,22 +146,11 @@ def _submission(
     )
 
 
-def claims_837_text(world: SandboxWorld, claims: Sequence[SandboxClaim] | None = None) -> str:
-    """The claims (default: every claim) as one 837P (005010X222A1) interchange to the clearinghouse."""
+def submissions_837_text(world: SandboxWorld, submissions: Sequence[ProfessionalClaimSubmission]) -> str:
+    """Claims as one 837P (005010X222A1) interchange from the practice to the sandbox clearinghouse."""
     practice = world.practice
-    billing = BillingProviderDetails(
-        name=practice.name.upper(),
-        npi=practice.npi,
-        tax_id=practice.tax_id,
-        address=Address(
-            line1=practice.address.upper(),
-            city=practice.city.upper(),
-            state=practice.state,
-            postal_code=practice.zip_code,
-        ),
-    )
     return write_837p(
-        [_submission(claim, billing, world) for claim in (world.claims if claims is None else claims)],
+        list(submissions),
         submitter=SubmitterDetails(name=practice.name.upper(), identifier=practice.tax_id),
         receiver=ReceiverDetails(name="SANDBOX CLEARINGHOUSE", identifier=CLEARINGHOUSE_ID),
         settings=InterchangeSettings(
@@ -154,6 +158,12 @@ def claims_837_text(world: SandboxWorld, claims: Sequence[SandboxClaim] | None =
         ),
         control_numbers=ControlNumberCounter(),
     )
+
+
+def claims_837_text(world: SandboxWorld, claims: Sequence[SandboxClaim] | None = None) -> str:
+    """The claims (default: every claim) as one 837P (005010X222A1) interchange to the clearinghouse."""
+    chosen = world.claims if claims is None else claims
+    return submissions_837_text(world, [claim_submission(claim, world) for claim in chosen])
 
 
 def write_exports(world: SandboxWorld, directory: Path = DATA_DIR) -> list[Path]:

@@ -3,7 +3,8 @@
 Thin by design: the session pool (sessions.py) opens and lends signed-in sessions, the step
 interpreter (steps.py) runs the playbook's steps, page classification (pages.py) says what a page
 is, and the pure parsers (parsing.py) read it. This module turns all of that into answers:
-one `ClaimStatusResult` or `ClaimCheckFailed` per claim, or a raised error that stops the payer.
+one `ClaimStatusResult` or `ClaimCheckFailed` per claim, or a raised error that stops the payer;
+a `CorrectionReceipt` for a corrected claim sent through the portal's form (engine/corrections.py).
 Nothing but the taxonomy leaves it: not Playwright's errors, not an ExceptionGroup, not a
 ValidationError, and no payer text that still holds the patient's name, member id or birth date.
 """
@@ -27,12 +28,15 @@ from portal_adapters.contract import (
     ClaimOutcome,
     ClaimQuery,
     ClaimStatusResult,
+    CorrectionReceipt,
+    CorrectionRequest,
     EligibilityQuery,
     EligibilityResult,
     Route,
 )
 from portal_adapters.credentials import PortalAccount
 from portal_adapters.engine.browser_errors import Translation, playwright_errors
+from portal_adapters.engine.corrections import send_correction
 from portal_adapters.engine.pages import NoResults, PageReader, SessionExpired, Unexplained
 from portal_adapters.engine.sessions import PortalSession, SessionPool
 from portal_adapters.engine.steps import StepRunner, elapsed_ms, template_values
@@ -300,6 +304,20 @@ class PlaybookPortalAdapter:
             )
         except ValidationError as err:
             raise LayoutChanged(self.payer_id, Reason.UNEXPECTED_ANSWER, step=where, field=_first_field(err)) from None
+
+    # --- corrections ---------------------------------------------------------------------------
+    async def submit_correction(self, request: CorrectionRequest, *, dry_run: bool = False) -> CorrectionReceipt:
+        """Type a corrected or void claim into the portal's form (the playbook's corrected_claim).
+
+        A dry run fills the form and stops before the final submit (evidence of the filled form);
+        a refusal is BadClaimData with the kind as its Reason; see engine/corrections.py."""
+        try:
+            return await send_correction(self, request, dry_run=dry_run)
+        except AdapterError:
+            raise
+        except Exception as err:  # a bug must not leak its text (the form holds the patient's claim)
+            log.error("correction failed unexpectedly: %s (payer %s)", type(err).__name__, self.payer_id)
+            raise PortalUnavailable(self.payer_id, Reason.ENGINE_FAILED, claim_id=request.query.claim_id) from None
 
     # --- shared --------------------------------------------------------------------------------
     async def _with_session(

@@ -6,6 +6,10 @@ Extraction maps selectors (HTML) or paths (JSON) to a fixed vocabulary of result
 engine can build typed results without knowing the portal. Values may use templates such as
 `{claim.claim_id}`, `{patient.member_id}`, `{service_date:%m/%d/%Y}`, `{account.totp}`; the
 allowed names are listed in `TEMPLATE_NAMES`.
+
+The optional `corrected_claim` task is the one that writes to a portal: it fills the payer's
+corrected-claim form (`for_each_line` for the service lines, `{correction.*}` and `{line.*}` values),
+and its `submit` is the one click a dry run never makes.
 """
 
 from __future__ import annotations
@@ -39,8 +43,28 @@ TEMPLATE_NAMES = frozenset(
         "service_date",
         "service_date_to",
         "storage",
+        # the corrected_claim task only (a correction being sent)
+        "correction.frequency_code",
+        "correction.payer_claim_number",
+        "correction.reason",
+        "claim.diagnosis_codes",
+        # inside corrected_claim's for_each_line only (one service line of the correction)
+        "line.number",
+        "line.procedure_code",
+        "line.modifiers",
+        "line.modifier_1",
+        "line.modifier_2",
+        "line.modifier_3",
+        "line.modifier_4",
+        "line.units",
+        "line.charge",
+        "line.service_date",
+        "line.diagnosis_pointers",
     }
 )
+#: Templates that only a correction being sent has: refused elsewhere by `playbook_problems`.
+CORRECTION_TEMPLATE_PREFIXES = ("correction.", "claim.diagnosis_codes")
+LINE_TEMPLATE_PREFIX = "line."
 _TEMPLATE = re.compile(r"\{([a-z_]+(?:\.[a-zA-Z0-9_.\-]+)?)(?::[^}]*)?\}")
 
 
@@ -321,6 +345,17 @@ class PickRow(Strict):
         return value
 
 
+class ForEachLine(Strict):
+    """Fill the service-line rows of a form: `steps` run once per line of the correction, in order,
+    inside that line's row (their selectors are relative to the row), with `{line.*}` values."""
+
+    for_each_line: Selector = Field(description="the rows of the form's service lines, one per line, in order")
+    steps: list[Step] = Field(min_length=1, description="fill, select, click or wait_for, relative to the row")
+    # (only those four kinds: playbook_problems refuses the others, by key path)
+    add_line: Selector | None = Field(default=None, description="clicked while the form has fewer rows than lines")
+    frame: str | None = None
+
+
 STEP_KEYS = (
     "goto",
     "fill",
@@ -333,6 +368,7 @@ STEP_KEYS = (
     "security_question",
     "fetch_json",
     "pick_row",
+    "for_each_line",
 )
 
 
@@ -354,7 +390,8 @@ Step = Annotated[
     | Annotated[WhenPresent, Tag("when_present")]
     | Annotated[SecurityQuestion, Tag("security_question")]
     | Annotated[FetchJson, Tag("fetch_json")]
-    | Annotated[PickRow, Tag("pick_row")],
+    | Annotated[PickRow, Tag("pick_row")]
+    | Annotated[ForEachLine, Tag("for_each_line")],
     Discriminator(
         step_kind,
         custom_error_type="unknown_step",
@@ -362,6 +399,7 @@ Step = Annotated[
     ),
 ]
 WhenPresent.model_rebuild()
+ForEachLine.model_rebuild()
 
 
 # --- outcomes ------------------------------------------------------------------------------------
@@ -543,6 +581,49 @@ class EligibilityTask(Strict):
         return self
 
 
+CORRECTION_FIELDS = frozenset({"confirmation_number", "payer_claim_number", "status_text"})
+RefusalKind = Literal["original_unknown", "duplicate", "refused"]
+#: How a refused correction is told: recogniser group -> what it means (portal_adapters.errors.Reason).
+REFUSAL_KINDS: dict[RefusalKind, Reason] = {
+    "original_unknown": Reason.CORRECTION_ORIGINAL_UNKNOWN,
+    "duplicate": Reason.CORRECTION_DUPLICATE,
+    "refused": Reason.CORRECTION_REFUSED,
+}
+
+
+class CorrectedClaimTask(Strict):
+    """Send a corrected (7) or void (8) claim through the portal's form: the task that writes.
+
+    `steps` open the claim's correction form and fill it (a dry run runs them and stops); `submit` is
+    the final click, never made in a dry run; `done_when` is an element only the confirmation page
+    has, and `extract` reads it (`confirmation_number`, optionally the new `payer_claim_number`).
+    `refused` recognises the portal's refusal, at any step or after submit, by kind (checked in the
+    order original_unknown, duplicate, refused).
+    """
+
+    steps: list[Step] = Field(min_length=1)
+    submit: Selector = Field(description="the final submit: the one click a dry run never makes")
+    done_when: Selector = Field(description="an element only the confirmation page has")
+    frame: str | None = Field(default=None, description="the frame the form, submit and done_when are in")
+    extract: Extraction
+    refused: dict[RefusalKind, list[Recognizer]] = Field(
+        min_length=1, description="the portal's refusals by kind; at least one group"
+    )
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> CorrectedClaimTask:
+        unknown = set(self.extract.fields) - CORRECTION_FIELDS
+        if unknown:
+            raise ValueError(f"unknown correction field(s) {sorted(unknown)}; known: {sorted(CORRECTION_FIELDS)}")
+        if "confirmation_number" not in self.extract.fields:
+            raise ValueError("extract 'confirmation_number' from the confirmation page")
+        if self.extract.tables:
+            raise ValueError("the corrected_claim task reads fields only, no tables")
+        if not any(self.refused.values()):
+            raise ValueError("'refused' needs at least one recogniser")
+        return self
+
+
 class Login(Strict):
     start: Template = "/"
     steps: list[Step] = Field(min_length=1)
@@ -619,6 +700,9 @@ class Playbook(Strict):
     outcomes: Outcomes
     claim_status: ClaimStatusTask
     eligibility: EligibilityTask | None = None
+    corrected_claim: CorrectedClaimTask | None = Field(
+        default=None, description="how to send a corrected or void claim; without it the portal takes none"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -660,7 +744,7 @@ class Problem:
 def _steps_with_keys(steps: Sequence[Step], key: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Step]]:
     for index, step in enumerate(steps):
         yield (*key, index), step
-        if isinstance(step, WhenPresent):
+        if isinstance(step, WhenPresent | ForEachLine):
             yield from _steps_with_keys(step.steps, (*key, index, "steps"))
 
 
@@ -673,6 +757,48 @@ def all_steps(playbook: Playbook) -> Iterator[tuple[tuple[str | int, ...], Step]
         yield from _steps_with_keys(search.steps, ("claim_status", "searches", number, "steps"))
     if playbook.eligibility is not None:
         yield from _steps_with_keys(playbook.eligibility.steps, ("eligibility", "steps"))
+    if playbook.corrected_claim is not None:
+        yield from _steps_with_keys(playbook.corrected_claim.steps, ("corrected_claim", "steps"))
+
+
+def _misplaced(playbook: Playbook) -> Iterator[Problem]:
+    """`for_each_line` and `{line.*}` belong inside corrected_claim's for_each_line, `{correction.*}`
+    inside corrected_claim: anywhere else there is no correction, and the value would be missing."""
+
+    def walk(steps: Sequence[Step], key: tuple[str | int, ...], in_task: bool, in_lines: bool) -> Iterator[Problem]:
+        for index, step in enumerate(steps):
+            here = (*key, index)
+            if isinstance(step, ForEachLine):
+                if not in_task or in_lines:
+                    yield Problem(here, "for_each_line runs only in corrected_claim.steps", Reason.MISPLACED_STEP)
+                yield from walk(step.steps, (*here, "steps"), in_task, True)
+                continue
+            if in_lines and not isinstance(step, Fill | Select | Click | WaitFor):
+                message = f"inside for_each_line only fill, select, click and wait_for run, not {step_kind(step)}"
+                yield Problem(here, message, Reason.MISPLACED_STEP)
+            if isinstance(step, WhenPresent):
+                yield from walk(step.steps, (*here, "steps"), in_task, in_lines)
+            names = _TEMPLATE.findall(str(step.model_dump(exclude={"steps"})))
+            for name in names:
+                if name.startswith(LINE_TEMPLATE_PREFIX) and not in_lines:
+                    message = f"{{{name}}} is a service line's value: use it inside for_each_line"
+                    yield Problem(here, message, Reason.MISPLACED_STEP)
+                elif name.startswith(CORRECTION_TEMPLATE_PREFIXES) and not in_task:
+                    message = f"{{{name}}} belongs to a correction: use it in corrected_claim only"
+                    yield Problem(here, message, Reason.MISPLACED_STEP)
+
+    sections: list[tuple[tuple[str | int, ...], Sequence[Step], bool]] = [
+        (("login", "steps"), playbook.login.steps, False),
+        *([(("logout", "steps"), playbook.logout.steps, False)] if playbook.logout else []),
+        *(
+            (("claim_status", "searches", n, "steps"), search.steps, False)
+            for n, search in enumerate(playbook.claim_status.searches)
+        ),
+        *([(("eligibility", "steps"), playbook.eligibility.steps, False)] if playbook.eligibility else []),
+        *([(("corrected_claim", "steps"), playbook.corrected_claim.steps, True)] if playbook.corrected_claim else []),
+    ]
+    for key, steps, in_task in sections:
+        yield from walk(steps, key, in_task, False)
 
 
 def playbook_problems(playbook: Playbook) -> list[Problem]:
@@ -681,7 +807,7 @@ def playbook_problems(playbook: Playbook) -> list[Problem]:
     `playbook validate` (the loader) reports these with file, line and key; the engine refuses to run
     a playbook that has any (PlaybookBroken), however it was built.
     """
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_misplaced(playbook))
     origins = playbook.origins
 
     def address(template: str, key: tuple[str | int, ...]) -> None:
@@ -698,6 +824,8 @@ def playbook_problems(playbook: Playbook) -> list[Problem]:
     extractions: list[tuple[str, Extraction]] = [("claim_status", playbook.claim_status.extract)]
     if playbook.eligibility is not None:
         extractions.append(("eligibility", playbook.eligibility.extract))
+    if playbook.corrected_claim is not None:
+        extractions.append(("corrected_claim", playbook.corrected_claim.extract))
     for task, extraction in extractions:
         if extraction.source != "html":
             continue
