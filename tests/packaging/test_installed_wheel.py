@@ -50,5 +50,17 @@ def test_first_commands_work_from_an_empty_folder(installed: Path, tmp_path: Pat
     assert "540 claims" in run("claims", "import", str(sample))
     validated = run("playbook", "validate")
     assert {"ok  SUNRISE", "ok  MERIDIAN", "ok  KEYSTONE"} <= {line[:12].rstrip(":") for line in validated.splitlines()}
+    assert "ok  denials.yaml: " in validated  # the denial playbook ships beside the portal playbooks
+    assert "0 open denials" in run("denials", "list")
+    python = str(installed.parent / "python")
+    found = subprocess.run(
+        [python, "-c", "from claims.denials import load_denial_playbook; print(len(load_denial_playbook().rules))"],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(found.stdout) > 40  # the library finds the shipped file inside the package, too
     assert run("claims", "list", "--limit", "1").strip()
     assert not any(empty.iterdir()), "nothing is written into the folder the command runs in"
