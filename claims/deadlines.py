@@ -160,9 +160,8 @@ def claim_deadlines(
     recommendation: Recommendation | None = None,
 ) -> ClaimDeadlines:
     """One claim's deadlines. `rules` from payers.yaml (PayerConfig.deadline_rules()); without them, the
-    ledger's payers (kind, timely filing) with the shipped windows. `today` is kept for the callers'
-    symmetry with ClaimDeadlines.next/passed: deadlines are dates, not counts, so they do not move."""
-    del today  # the deadlines themselves do not depend on it; next() and passed() do
+    ledger's payers (kind, timely filing) with the shipped windows. The deadlines are dates and do not
+    depend on `today`; it is taken so callers ask `.next(today)` and `.passed(kind, today)` of the same day."""
     summary = ledger.summary(claim_id)
     resolved = rules or DeadlineRules.shipped(ledger.payers())
     return deadlines_of(
