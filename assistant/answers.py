@@ -18,10 +18,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import structlog
 from pydantic import BaseModel, ConfigDict
 
 from assistant.assignments import assignee_of, claims_of
 from assistant.intents import Intent, IntentKind, PayerName, Window
+from claimbot.settings import Settings
 from claims.codesets import CodeKind, CodeSets
 from claims.ledger import ClaimNotFoundError, ClaimSummary, Ledger
 from claims.ledger.money import from_cents
@@ -31,6 +33,8 @@ from claims.payer_config import SweepRules
 from claims.phi import PhiScrubber
 from claims.status import FINAL_STATUSES, UNINFORMATIVE_STATUSES, ClaimStatus
 from claims.team import Actor
+
+log = structlog.get_logger(__name__)
 
 #: The denial playbook's next step for one denial of a payer (claims.denials), or None.
 NextStep = Callable[[Denial, str], str | None]
@@ -155,6 +159,26 @@ class Answers:
         self.zone = ZoneInfo(timezone)
         self.clock = clock
         self._payers = {p.id: p.name for p in ledger.payers()}
+
+    @classmethod
+    def from_settings(cls, ledger: Ledger, settings: Settings, watch: Watch | None = None) -> Answers:
+        """With the payers' sweep rules (next check) and the denial playbook (next step) of this install."""
+        from claims.denials import load_denial_playbook
+        from claims.payer_config import PayerConfigError, load_payer_config
+
+        try:
+            rules = load_payer_config(settings.payers_file).rules()
+        except PayerConfigError as error:
+            log.warning("payer_rules_unavailable", error=str(error))
+            rules = {}
+        playbook = load_denial_playbook()
+        return cls(
+            ledger,
+            rules,
+            lambda denial, payer_id: playbook.recommend(denial, payer_id).next_step,
+            watch,
+            timezone=settings.schedule_timezone,
+        )
 
     def payer_names(self) -> list[PayerName]:
         return [PayerName(id=payer_id, name=name) for payer_id, name in self._payers.items()]

@@ -52,7 +52,6 @@ from assistant.middleware import (
 from assistant.settings import SlackSettings
 from claimbot.settings import Settings
 from claims.ledger import Ledger
-from claims.models import Denial
 from claims.team import Actor, Role, TeamConfig
 
 log = structlog.get_logger(__name__)
@@ -68,14 +67,6 @@ SUGGESTED_PROMPTS = (
 BLOCKED = "This answer could not be sent safely (it would have shown patient details); the team's log has it."
 FAILED = "Something went wrong on my side answering that; it is logged. Try again in a minute."
 GREETING = "Hi! Ask me about a claim by its id, about denials (by payer, today or this week), or about your queue."
-
-
-def _next_step(settings: Settings) -> Callable[[Denial, str], str | None]:
-    """The denial playbook's recommended next step (claims.denials)."""
-    from claims.denials import load_denial_playbook
-
-    playbook = load_denial_playbook()
-    return lambda denial, payer_id: playbook.recommend(denial, payer_id).next_step
 
 
 def live_checker(settings: Settings) -> ClaimChecker:
@@ -158,8 +149,7 @@ def build_app(
     config = claimbot_settings or Settings()
     ledger = ledger_factory()
     guard = PhiGuard()
-    rules = _payer_rules(config)
-    answers = Answers(ledger, rules, _next_step(config), guard.watch, timezone=config.schedule_timezone)
+    answers = Answers.from_settings(ledger, config, guard.watch)
     client = GuardedWebClient(
         guard,
         token=settings.bot_token.get_secret_value() if settings.bot_token else None,
@@ -335,13 +325,3 @@ def build_app(
         return f"Escalated to {len(leads)} lead{'s' if len(leads) != 1 else ''} by DM."
 
     return app
-
-
-def _payer_rules(config: Settings) -> dict[str, Any]:
-    from claims.payer_config import PayerConfigError, load_payer_config
-
-    try:
-        return dict(load_payer_config(config.payers_file).rules())
-    except PayerConfigError as error:
-        log.warning("payer_rules_unavailable", error=str(error))
-        return {}

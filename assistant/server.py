@@ -10,6 +10,7 @@ requests; the app token is the credential).
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 import time
@@ -44,8 +45,17 @@ def asgi_app(app: AsyncApp, healthy: Health = lambda: True) -> Starlette:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal capture: it re-raises SIGTERM after shutting down (the process
+    then dies of the signal); serve_http handles the signals itself and exits 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _server(app: AsyncApp, healthy: Health) -> uvicorn.Server:
-    return uvicorn.Server(
+    return _Server(
         uvicorn.Config(
             asgi_app(app, healthy),
             log_level="warning",
@@ -67,10 +77,18 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def serve_http(app: AsyncApp, host: str, port: int, healthy: Health = lambda: True) -> None:
-    """Serve until SIGTERM/SIGINT (uvicorn's own handling: requests in flight finish)."""
+    """Serve until SIGTERM/SIGINT: requests in flight finish, then the process exits 0."""
     sock = _bind(host, port)
+    server = _server(app, healthy)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop, server.handle_exit, stop, None)
+        await server.serve(sockets=[sock])
+
     try:
-        _server(app, healthy).run(sockets=[sock])
+        asyncio.run(run())
     finally:
         sock.close()
 
@@ -104,12 +122,20 @@ def serve_in_thread(app: AsyncApp, healthy: Health = lambda: True, host: str = "
         sock.close()
 
 
-async def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
-    """Socket Mode until cancelled."""
+def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
+    """Socket Mode until SIGTERM/SIGINT, then the websocket is closed and the process exits 0."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    handler = AsyncSocketModeHandler(app, app_token)
-    try:
-        await handler.start_async()  # type: ignore[no-untyped-call]
-    finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+    async def run() -> None:
+        handler = AsyncSocketModeHandler(app, app_token)
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop, stopped.set)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        try:
+            await stopped.wait()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+
+    asyncio.run(run())

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from claimbot import (
+    ask_commands,
     claims_commands,
     credentials_commands,
     denials_commands,
@@ -25,6 +26,8 @@ from claimbot import (
     report_commands,
     resubmit_commands,
     scheduler_commands,
+    serve_commands,
+    slack_commands,
     sweep_commands,
     worker_commands,
 )
@@ -57,7 +60,10 @@ scheduler_commands.register(app, open_ledger)
 worker_commands.register(app, open_ledger)
 denials_commands.register(app, open_ledger)
 resubmit_commands.register(app, open_ledger)
+ask_commands.register(app, open_ledger)
+slack_commands.register(app, open_ledger)
 report_commands.register(app, open_ledger)
+serve_commands.register(app, open_ledger)
 
 
 @app.command("demo")
