@@ -91,6 +91,7 @@ def action_body(
     channel_id: str = CHANNEL,
     message_ts: str = "1700000000.000001",
     action_ts: str | None = None,
+    ephemeral: bool = False,
 ) -> str:
     payload = {
         "type": "block_actions",
@@ -98,7 +99,7 @@ def action_body(
         "user": {"id": user_id, "team_id": TEAM_ID},
         "api_app_id": "A0CLAIMBOT",
         "trigger_id": f"trigger.{next(_ids)}",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": ephemeral},
         "channel": {"id": channel_id},
         "message": {"ts": message_ts, "text": "", "blocks": []},
         "response_url": response_url,
