@@ -206,6 +206,7 @@ class ProfessionalClaimSubmission(_Input):
     frequency_code: FrequencyCode = "1"
     payer_claim_control_number: str = ""
     prior_authorization: str = ""
+    rendering_provider: ProviderDetails | None = None  # 2310B NM1*82: only when not the billing provider
     diagnosis_codes: Annotated[
         list[Annotated[str, Field(pattern=r"^[A-Z][0-9A-Z]{2,6}$")]], Field(min_length=1, max_length=12)
     ]

@@ -504,6 +504,10 @@ def _claim_loop(transaction: _TransactionBuilder, claim: ProfessionalClaimSubmis
         "HI",
         *[("ABK" if index == 0 else "ABF", code) for index, code in enumerate(claim.diagnosis_codes)],
     )
+    rendering = claim.rendering_provider
+    if rendering is not None:
+        entity = "2" if rendering.is_organization else "1"
+        transaction.add("NM1", "82", entity, rendering.name, rendering.first_name, "", "", "", "XX", rendering.npi)
     for number, line in enumerate(claim.service_lines, start=1):
         transaction.add("LX", str(number))
         transaction.add(

@@ -71,7 +71,14 @@ from edi import (
 from edi.claim_status import ClaimStatus as X12ClaimStatus
 from edi.claim_status import StatusCode
 from edi.eligibility import CoverageAmount
-from edi.outbound import PayerDetails, ProviderDetails, SubmitterDetails, SubscriberDetails
+from edi.outbound import (
+    Address,
+    BillingProviderDetails,
+    PayerDetails,
+    ProviderDetails,
+    SubmitterDetails,
+    SubscriberDetails,
+)
 from edi.transaction import TransactionView
 from portal_adapters.contract import (
     AcknowledgmentState,
@@ -141,6 +148,11 @@ class ClearinghouseIdentity(BaseSettings):
     submitter_id: str = "WILLOWBEND"  # 276 NM1*41 NM109 (ETIN)
     provider_name: str = "WILLOWBEND FAMILY MEDICINE"  # NM1*1P: the billing provider payers match on
     provider_npi: str = "1577764651"
+    provider_tax_id: str = "990970841"  # 837P billing provider REF*EI
+    provider_address: str = "100 SANDBOX WAY"  # 837P billing provider N3/N4
+    provider_city: str = "SPRINGFIELD"
+    provider_state: str = "IL"
+    provider_postal_code: str = "62701"
     trace_originator_id: str = "9WILLOWBND"  # 270 TRN03: "9" + our own id
     usage_indicator: Literal["P", "T"] = "T"  # ISA15: production only once a real clearinghouse is set
 
@@ -158,6 +170,20 @@ class ClearinghouseIdentity(BaseSettings):
 
     def provider(self) -> ProviderDetails:
         return ProviderDetails(name=self.provider_name, npi=self.provider_npi)
+
+    def billing_provider(self) -> BillingProviderDetails:
+        """The 837P billing provider (2010AA): the provider with its tax id and address."""
+        return BillingProviderDetails(
+            name=self.provider_name,
+            npi=self.provider_npi,
+            tax_id=self.provider_tax_id,
+            address=Address(
+                line1=self.provider_address,
+                city=self.provider_city,
+                state=self.provider_state,
+                postal_code=self.provider_postal_code,
+            ),
+        )
 
 
 class BatchPolling(BaseSettings):

@@ -102,3 +102,28 @@ def adapter_or_reason(
         )
     except (PlaybookError, CredentialsError, AdapterError) as error:
         return str(error)
+
+
+def corrects_by_portal(payer_id: str, playbooks_dir: Path) -> bool:
+    """Whether the payer's corrected claims go through its portal: its playbook has a `corrected_claim`
+    task. Otherwise they go to the clearinghouse as an 837P. Raises PlaybookError for a broken playbook."""
+    found = discover_playbooks(playbooks_dir)
+    path = found.get(payer_id.upper())
+    return path is not None and load_playbook(path).corrected_claim is not None
+
+
+def correction_adapter(
+    payer_id: str,
+    clearinghouse_payer_id: str | None,
+    data_dir: Path,
+    playbooks_dir: Path,
+    evidence_retention_days: int = 30,
+    browser: Browser | None = None,
+    headless: bool = True,
+) -> PayerAdapter:
+    """The adapter a corrected claim of this payer is sent through (see `corrects_by_portal`)."""
+    if corrects_by_portal(payer_id, playbooks_dir):
+        return portal_adapter(
+            payer_id, data_dir, playbooks_dir, evidence_retention_days, browser=browser, headless=headless
+        )
+    return clearinghouse_adapter(payer_id, clearinghouse_payer_id)
