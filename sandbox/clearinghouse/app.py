@@ -270,7 +270,7 @@ class Clearinghouse:
         files["277CA"] = self.envelopes.interchange(
             sender, "HN", [claim_acknowledgment(verdicts, self.world, submission_id, sender, now.date())], now
         )
-        payments = remittances(verdicts, self.world, self.books, now)
+        payments = remittances(verdicts, self.world, self.books, now, self.corrections)
         if payments:
             files["835"] = self.envelopes.interchange(sender, "HP", payments, now)
         submission = _Submission(

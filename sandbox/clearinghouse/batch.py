@@ -9,7 +9,9 @@
   book (sandbox/corrections.py): A2:20 with its new payer claim number, or the book's refusal
   (A6/A7:464 an original claim number that is missing or unknown, A3:78 / A3:54 duplicates, A7:495).
 - 835 (005010X221A1): for claims the dataset has finalized, one transaction per payer payment (one
-  check or EFT), each claim with its CAS adjustments and RARCs, balanced: charge − paid = adjustments.
+  check or EFT), each claim with its CAS adjustments and RARCs, balanced: charge − paid = adjustments;
+  a replacement already final when the batch is answered (`correction_delay_s` 0) is in it too, under
+  its new payer claim number (a void has no 835 here: its answer is the 277's F0:686).
 """
 
 from __future__ import annotations
@@ -220,14 +222,21 @@ def _total(verdicts: list[ClaimAcknowledgment]) -> Decimal:
 
 
 def remittances(
-    verdicts: list[ClaimAcknowledgment], world: SandboxWorld, books: dict[str, PayerBook], produced: datetime
+    verdicts: list[ClaimAcknowledgment],
+    world: SandboxWorld,
+    books: dict[str, PayerBook],
+    produced: datetime,
+    corrections: CorrectionsBook,
 ) -> list[TransactionSet]:
-    """One 835 per payer payment for the accepted claims the dataset has finalized."""
+    """One 835 per payer payment for the accepted claims the dataset has finalized, and for the
+    replacements already final when the batch is answered (`correction_delay_s` 0); voids have none."""
     runs: dict[tuple[str, PaymentRun], list[SandboxClaim]] = defaultdict(list)
     for verdict in verdicts:
-        if verdict.claim.frequency_code in ("7", "8"):
-            continue  # a correction is adjudicated afresh: its answer comes on a later 277, not this batch's 835
         known = world.claims_by_id.get(verdict.claim.claim_id)
+        if verdict.claim.frequency_code in ("7", "8") and known is not None and verdict.accepted:
+            known = corrections.current(known)
+            if known.payer is None or known.payer.payer_claim_number != verdict.payer_claim_number:
+                continue  # a later correction in the same batch replaced it: that one is answered
         if verdict.accepted and known is not None and known.payer is not None:
             record = known.payer
             if record.outcome in FINALIZED_OUTCOMES and record.payment is not None:

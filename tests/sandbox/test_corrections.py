@@ -12,6 +12,7 @@ import pytest
 
 from edi.acknowledgment import ImplementationAcknowledgment
 from edi.claim_status import ClaimStatusResponse
+from edi.remittance import RemittanceAdvice
 from edi.writers import corrected_submission
 from sandbox.accounts import CLEARINGHOUSE_API_KEY, ServerName
 from sandbox.codes import Outcome
@@ -208,7 +209,7 @@ def test_a_corrected_claim_in_a_batch_gets_999_and_277ca_and_every_route_sees_it
     status = submit(clearinghouse, payload)
     assert (status["claims"], status["accepted"], status["rejected"]) == (2, 1, 1)
     files = {f["kind"]: f["url"] for f in status["files"]}
-    assert set(files) == {"999", "277CA"}  # a correction's payment comes on a later answer
+    assert set(files) == {"999", "277CA", "835"}  # final at once (correction_delay_s 0): paid in this batch
 
     [ack] = read_clean(clearinghouse.get(files["999"]).text).transactions_of(ImplementationAcknowledgment)
     assert ack.group_accepted  # the syntax is fine: the verdicts are the 277CA's
@@ -218,6 +219,15 @@ def test_a_corrected_claim_in_a_batch_gets_999_and_277ca_and_every_route_sees_it
     new_number = verdicts[claim.claim_id].payer_claim_control_number
     assert new_number and new_number != claim.payer.payer_claim_number
     assert str(verdicts[stranger.claim_id].primary_status) == "A7:464"
+    [advice] = read_clean(clearinghouse.get(files["835"]).text).transactions_of(RemittanceAdvice)
+    [paid] = advice.claims
+    assert (paid.patient_control_number, paid.payer_claim_control_number, paid.status_code) == (
+        claim.claim_id,
+        new_number,
+        "1",
+    )
+    assert paid.paid is not None and paid.paid > 0
+    assert advice.payment is not None and advice.payment.amount == paid.paid
 
     [later] = ask_status(clearinghouse, [claim]).values()  # real time, by the practice's claim number
     assert str(later.primary_status) == "F1:65"
