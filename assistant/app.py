@@ -10,6 +10,7 @@ Web API afterwards, a live check updates its card in place when the payer answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ import structlog
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from assistant.answers import Answer, Answers, NotFoundAnswer, StatusAnswer
@@ -27,6 +29,7 @@ from assistant.cards import (
     ASSIGN,
     CHECK_NOW,
     ESCALATE,
+    RESUBMIT,
     Block,
     answer_blocks,
     answer_text,
@@ -40,6 +43,7 @@ from assistant.intents import parse_command, parse_phrase
 from assistant.middleware import (
     Auditor,
     GuardedWebClient,
+    Need,
     Permissions,
     PhiBlocked,
     PhiGuard,
@@ -49,7 +53,24 @@ from assistant.middleware import (
     permission_middleware,
     phi_guard_middleware,
 )
+from assistant.resubmit_views import (
+    APPROVE,
+    CANCEL,
+    CHANGES_BLOCK,
+    REASON_BLOCK,
+    RESUBMIT_CONFIRM,
+    RESUBMIT_MODAL,
+    Draft,
+    approval_blocks,
+    claim_of,
+    confirmation_modal,
+    outcome_modal,
+    read_request,
+    request_modal,
+    working_modal,
+)
 from assistant.settings import SlackSettings
+from bots.resubmission import FIELD_PATHS, ResubmissionRequest, ResubmissionService, ResubmissionState
 from claimbot.settings import Settings
 from claims.ledger import Ledger
 from claims.team import Actor, Role, TeamConfig
@@ -123,6 +144,9 @@ def reporting(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitab
         try:
             await listener(**kwargs)
         except Exception as error:
+            ack = kwargs.get("ack")
+            if ack is not None and ack.response is None:
+                await ack()  # failed before its ack: Slack still gets one within the 3 s
             if isinstance(error, PhiBlocked):
                 text = BLOCKED  # the guard logged it, with field paths only
             else:
@@ -142,6 +166,7 @@ def build_app(
     *,
     claimbot_settings: Settings | None = None,
     checker: ClaimChecker | None = None,
+    resubmissions: ResubmissionService | None = None,
 ) -> AsyncApp:
     """The app, its middleware and every listener. `ledger_factory` is called once; the app keeps the ledger."""
     for noisy in ("slack_sdk", "slack_bolt"):  # slack-sdk logs message bodies at DEBUG: never here
@@ -197,7 +222,7 @@ def build_app(
 
     @app.event("message")
     @reporting
-    async def direct_message(event: dict[str, Any], say: Any, context: Any) -> None:
+    async def dm_received(event: dict[str, Any], say: Any, context: Any) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return  # only people's DMs; the app does not read channels
         answer = await answer_for(str(event.get("text", "")), context["actor"], command=False)
@@ -324,4 +349,150 @@ def build_app(
             return "No lead to escalate to: set SLACK_LEADS_CHANNEL or give someone the lead role in config/team.yaml."
         return f"Escalated to {len(leads)} lead{'s' if len(leads) != 1 else ''} by DM."
 
+    # --- resubmission: button -> modal -> confirmation -> the guard service --------------------------
+
+    permissions.require(APPROVE, Need.LEAD)
+    service_box: list[ResubmissionService] = [resubmissions] if resubmissions else []
+    claim_locks: dict[str, asyncio.Lock] = {}
+
+    def service() -> ResubmissionService:
+        if not service_box:
+            service_box.append(configured_resubmissions(config, ledger, team))
+        return service_box[0]
+
+    @app.action(RESUBMIT)
+    @reporting
+    async def resubmit(
+        ack: Any, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        answer = await asyncio.to_thread(answers.status, str(action.get("value", "")))
+        if not isinstance(answer, StatusAnswer):
+            await respond(text=answer_text(answer), blocks=answer_blocks(answer), replace_original=False)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=request_modal(answer, FIELD_PATHS))
+
+    @app.view(RESUBMIT_MODAL)
+    @reporting
+    async def resubmit_reviewed(ack: Any, view: dict[str, Any]) -> None:
+        claim_id = claim_of(view.get("private_metadata", "")) or ""
+        answer = await asyncio.to_thread(answers.status, claim_id)
+        if not isinstance(answer, StatusAnswer):
+            await ack(response_action="errors", errors={REASON_BLOCK: "this claim is no longer in the ledger"})
+            return
+        draft, errors = read_request(claim_id, view.get("state", {}).get("values", {}))
+        if draft is not None and not draft.void:
+            problem = await asyncio.to_thread(change_problem, ledger, draft)
+            if problem:
+                errors = {CHANGES_BLOCK: problem}
+        if draft is None or errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        confirm = confirmation_modal(draft, answer, team.resubmit_approval_above)
+        if guard.findings(confirm):
+            await ack(response_action="errors", errors={REASON_BLOCK: "the reason must not name the patient"})
+            return
+        await ack(response_action="update", view=confirm)
+
+    @app.view(RESUBMIT_CONFIRM)
+    @reporting
+    async def resubmit_confirmed(ack: Any, view: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        draft = Draft.from_metadata(view.get("private_metadata", ""))
+        if draft is None:
+            await ack()
+            return
+        await ack(response_action="update", view=working_modal(draft.claim_id))
+        request = ResubmissionRequest(
+            claim_id=draft.claim_id,
+            changes=draft.changes,
+            reason=draft.reason,
+            void=draft.void,
+            actor=context["actor"],
+        )
+        async with claim_locks.setdefault(draft.claim_id, asyncio.Lock()):  # a double submit waits, then is a duplicate
+            outcome = await service().request_resubmission(request)
+        user_id = context["slack_user_id"]
+        with contextlib.suppress(SlackApiError):  # the person may have closed the modal
+            await client.views_update(view_id=view["id"], view=outcome_modal(draft.claim_id, outcome.message))
+        await send_dm(client, user_id, f"Claim {draft.claim_id}: {outcome.message}")
+        if outcome.state is ResubmissionState.AWAITING_APPROVAL and outcome.submission_id is not None:
+            blocks = approval_blocks(draft.claim_id, outcome.submission_id, user_id, outcome.message)
+            for lead in await identity.holders(Role.LEAD):
+                if lead != user_id:
+                    await send_dm(client, lead, f"Claim {draft.claim_id}: approval asked", blocks)
+
+    @app.action(APPROVE)
+    @reporting
+    async def approve(
+        ack: Any,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: Any,
+    ) -> None:
+        await ack()
+        outcome = await service().approve(int(action["value"]), context["actor"])
+        await after_decision(body, respond, client, int(action["value"]), outcome.message)
+
+    @app.action(CANCEL)
+    @reporting
+    async def cancel(
+        ack: Any,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: Any,
+    ) -> None:
+        await ack()
+        outcome = await asyncio.to_thread(service().cancel, int(action["value"]), context["actor"])
+        await after_decision(body, respond, client, int(action["value"]), outcome.message)
+
+    async def after_decision(
+        body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, submission_id: int, message: str
+    ) -> None:
+        """The lead's message shows what happened; the requester hears it by DM."""
+        await show(
+            body,
+            respond,
+            client,
+            notice_blocks(f"Submission {submission_id}: {message}"),
+            f"Submission {submission_id}",
+        )
+        found = await asyncio.to_thread(ledger.submission, submission_id)
+        if found is not None and found.requested_by.startswith("slack:"):
+            requester = found.requested_by.removeprefix("slack:")
+            if requester != (body.get("user") or {}).get("id"):
+                await send_dm(
+                    client, requester, f"Claim {found.claim_id}, submission {submission_id}: {message}"
+                )
+
+    async def send_dm(
+        client: AsyncWebClient, user_id: str, text: str, blocks: list[Block] | None = None
+    ) -> None:
+        opened = await client.conversations_open(users=user_id)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks or notice_blocks(text))
+
     return app
+
+
+def change_problem(ledger: Ledger, draft: Draft) -> str | None:
+    """The first change the guard would refuse, named by field path (early, while the modal is open)."""
+    from bots.resubmission import ChangeError, apply_changes
+
+    try:
+        apply_changes(ledger.get_claim(draft.claim_id), draft.changes)
+    except ChangeError as error:
+        return str(error)
+    return None
+
+
+def configured_resubmissions(config: Settings, ledger: Ledger, team: TeamConfig) -> ResubmissionService:
+    """The guard service on this install's routes (payers.yaml), as `claimbot resubmit` builds it."""
+    from bots.resubmission import ConfiguredRoutes, ResubmissionService
+    from claims.payer_config import load_payer_config
+
+    payers = load_payer_config(config.payers_file)
+    routes = ConfiguredRoutes(payers.payers, config.data_dir, config.playbooks_dir, config.evidence_retention_days)
+    return ResubmissionService(ledger, team, routes, payers.payers, deadline_rules=payers.deadline_rules())

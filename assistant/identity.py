@@ -14,7 +14,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from claims.team import Actor, TeamConfig
+from claims.team import Actor, Role, TeamConfig
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,14 @@ class Identity:
         async with self._lock:
             groups = frozenset([group for group in self._groups() if user_id in await self._group_members(group)])
         return self.team.slack_actor(user_id, groups)
+
+    async def holders(self, role: Role) -> list[str]:
+        """The Slack users who hold `role`: by their member entry or through one of the role's groups."""
+        users = {m.slack_user for m in self.team.members if m.slack_user and role in m.roles}
+        async with self._lock:
+            for group in self.team.slack_groups.get(role, ()):
+                users |= await self._group_members(group)
+        return sorted(users)
 
     def forget(self) -> None:
         """Drop the cached group members (tests; a `/claim` refresh could use it too)."""
