@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from assistant.cards import RESUBMIT
 from assistant.digest import build_digest, chart_of, digest_blocks, digest_text
 from assistant.escalations import (
     AlertFacts,
@@ -63,13 +64,9 @@ DENIAL_KINDS = frozenset({EventKind.DENIED, EventKind.PARTIALLY_PAID})
 STILL_DENIED = frozenset({ClaimStatus.DENIED, ClaimStatus.PARTIALLY_PAID})
 ZERO = Decimal("0.00")
 
-ACK, ASSIGN, RESUBMIT, ESCALATE, SNOOZE = (
-    "alert_ack",
-    "alert_assign",
-    "alert_resubmit",
-    "alert_escalate",
-    "alert_snooze",
-)
+#: The alert's buttons carry the claim id (the audit links the request to the claim; a claim has one open
+#: alert at a time). Resubmit is the status card's own button (assistant.cards), whose modal runs the guard.
+ACK, ASSIGN, ESCALATE, SNOOZE = ("alert_ack", "alert_assign", "alert_escalate", "alert_snooze")
 
 
 class SlackUnavailable(RuntimeError):
@@ -180,6 +177,7 @@ class DenialView(BaseModel):
     acknowledged_by: str | None
     snoozed_until: datetime | None
     closed_status: str | None
+    assignee_name: str | None = None
 
 
 def _money(amount: Decimal) -> str:
@@ -187,20 +185,21 @@ def _money(amount: Decimal) -> str:
 
 
 def _state_line(view: DenialView) -> str:
+    assigned = f" Assigned to {view.assignee_name}." if view.assignee_name else ""
     if view.closed_status:
-        return f"Closed: the claim is now {view.closed_status}."
+        return f"Closed: the claim is now {view.closed_status}.{assigned}"
     if view.acknowledged_by:
-        return f"Acknowledged by <@{view.acknowledged_by}>."
+        return f"Acknowledged by <@{view.acknowledged_by}>.{assigned}"
     if view.snoozed_until:
-        return f"Snoozed until {view.snoozed_until:%Y-%m-%d %H:%M} UTC."
-    return "Not acknowledged yet."
+        return f"Snoozed until {view.snoozed_until:%Y-%m-%d %H:%M} UTC.{assigned}"
+    return f"Not acknowledged yet.{assigned}"
 
 
-def alert_buttons(alert_id: int, snooze_hours: Sequence[int]) -> dict[str, Any]:
-    value = str(alert_id)
+def alert_buttons(claim_id: str, snooze_hours: Sequence[int]) -> dict[str, Any]:
+    value = claim_id
     return {
         "type": "actions",
-        "block_id": f"alert_actions:{alert_id}",
+        "block_id": f"alert_actions:{claim_id}",
         "elements": [
             {"type": "button", "action_id": ACK, "text": {"type": "plain_text", "text": "Acknowledge"}, "value": value},
             {
@@ -227,7 +226,7 @@ def alert_buttons(alert_id: int, snooze_hours: Sequence[int]) -> dict[str, Any]:
                 "action_id": SNOOZE,
                 "placeholder": {"type": "plain_text", "text": "Snooze"},
                 "options": [
-                    {"text": {"type": "plain_text", "text": f"Snooze {h} h"}, "value": f"{alert_id}:{h}"}
+                    {"text": {"type": "plain_text", "text": f"Snooze {h} h"}, "value": f"{claim_id}:{h}"}
                     for h in snooze_hours
                 ],
             },
@@ -254,7 +253,7 @@ def denial_blocks(view: DenialView, snooze_hours: Sequence[int]) -> list[dict[st
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _state_line(view)}]},
     ]
     if not view.closed_status:
-        blocks.append(alert_buttons(view.alert_id, snooze_hours))
+        blocks.append(alert_buttons(view.claim_id, snooze_hours))
     return blocks
 
 
@@ -287,7 +286,7 @@ def group_blocks(payer_id: str, views: Sequence[DenialView], snooze_hours: Seque
                             "type": "button",
                             "action_id": ACK,
                             "text": {"type": "plain_text", "text": "Acknowledge"},
-                            "value": str(view.alert_id),
+                            "value": view.claim_id,
                         }
                     }
                 ),
@@ -370,9 +369,12 @@ class Dispatcher:
             .where(where)
             .order_by(denial_alerts.c.id)
         ).all()
+        from assistant.assignments import assignee_of
+
         views = []
         for row in rows:
             summary = self.ledger.summary(row.claim_id)
+            assignee = assignee_of(self.ledger, row.claim_id)
             since: date = row.submitted_date or row.service_date_from
             views.append(
                 DenialView(
@@ -387,6 +389,7 @@ class Dispatcher:
                     acknowledged_by=row.acknowledged_by,
                     snoozed_until=row.snoozed_until if row.snoozed_until and row.snoozed_until > now else None,
                     closed_status=row.closed_status,
+                    assignee_name=assignee.assignee_name if assignee else None,
                 )
             )
         return views
@@ -893,6 +896,40 @@ class Dispatcher:
             ).scalar_one()
             conn.execute(alert_messages.update().where(alert_messages.c.id == message_id).values(update_due=True))
 
+    def stage_note(self, alert_id: int, line: str, now: datetime) -> None:
+        """A line in the alert's thread (who acknowledged, assigned, snoozed) and its parent re-rendered."""
+        with self.ledger.writer() as writer:
+            conn = _connection(writer)
+            parent = conn.execute(
+                sa.select(alert_messages.c.id, alert_messages.c.channel, alert_messages.c.payer_id)
+                .join(denial_alerts, denial_alerts.c.message_id == alert_messages.c.id)
+                .where(denial_alerts.c.id == alert_id)
+            ).one()
+            self._stage_message(
+                conn,
+                f"reply:note:{alert_id}:{now.isoformat()}:{line[:60]}",
+                "reply",
+                parent.channel,
+                line,
+                [{"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}],
+                now,
+                parent.payer_id,
+                parent_id=parent.id,
+            )
+            conn.execute(alert_messages.update().where(alert_messages.c.id == parent.id).values(update_due=True))
+
+    async def deliver(self, now: datetime | None = None) -> PassReport:
+        """Send and update only (after a button): what Slack does not take now, the next pass sends."""
+        now = now or utc_now()
+        report = PassReport()
+        try:
+            await self.send_pending(report, now)
+            await self.send_updates(report, now)
+        except SlackUnavailable as err:
+            report.slack_error = str(err)
+            log.warning("slack unavailable: the rest waits for the next pass", error=str(err))
+        return report
+
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """Stage, escalate, send, update. Slack being down stops the sending, never the staging."""
         now = now or utc_now()
@@ -937,15 +974,17 @@ def _connection(writer: LedgerWriter) -> Connection:
 # --- actions on alerts (called by the listeners) -----------------------------------------------------
 
 
-def alert_claim(ledger: Ledger, alert_id: int) -> tuple[str, str] | None:
-    """(claim id, payer id) of an alert, or None."""
+def latest_alert(ledger: Ledger, claim_id: str) -> int | None:
+    """The id of the claim's newest denial alert (the one its buttons act on), or None."""
     with ledger.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(claims.c.claim_id, denial_alerts.c.payer_id)
+        found = conn.execute(
+            sa.select(denial_alerts.c.id)
             .join(claims, claims.c.id == denial_alerts.c.claim_pk)
-            .where(denial_alerts.c.id == alert_id)
-        ).first()
-    return None if row is None else (row.claim_id, row.payer_id)
+            .where(claims.c.claim_id == claim_id)
+            .order_by(denial_alerts.c.id.desc())
+            .limit(1)
+        ).scalar()
+    return None if found is None else int(found)
 
 
 def acknowledge(ledger: Ledger, alert_id: int, user_id: str, at: datetime) -> bool:
@@ -1027,8 +1066,10 @@ def alert_rows(ledger: Ledger) -> list[dict[str, Any]]:
         ]
 
 
-def lead_targets(team: TeamConfig, alert_channel: str, leads_channel: str | None) -> AlertTargets:
+def lead_targets(
+    team: TeamConfig, alert_channel: str, leads_channel: str | None, digest_channel: str | None = None
+) -> AlertTargets:
     """AlertTargets from team.yaml: the first lead group is mentioned, listed leads may be DMed."""
     groups = team.slack_groups.get(Role.LEAD, ())
     users = tuple(m.slack_user for m in team.members if Role.LEAD in m.roles and m.slack_user)
-    return AlertTargets(alert_channel, leads_channel, groups[0] if groups else None, users)
+    return AlertTargets(alert_channel, leads_channel, groups[0] if groups else None, users, digest_channel)
