@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from playwright.async_api import Locator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -231,26 +231,21 @@ async def send_correction(
     started = time.perf_counter()
     runner = CorrectionSteps(adapter.steps, task, request)
     pages = runner.pages
+
+    def receipt(**fields: Any) -> CorrectionReceipt:
+        return CorrectionReceipt(
+            claim_id=claim_id, payer_id=adapter.payer_id, route=Route.PORTAL, elapsed_ms=elapsed_ms(started), **fields
+        )
+
     async with adapter.pool.borrow() as session:
         try:
             await _fill(adapter, runner, session, task, request)
             if dry_run:
-                return CorrectionReceipt(
-                    claim_id=claim_id,
-                    payer_id=adapter.payer_id,
-                    route=Route.PORTAL,
-                    submitted=False,
-                    elapsed_ms=elapsed_ms(started),
-                    evidence_ref=await pages.evidence(session, "correction-dry-run"),
-                )
+                return receipt(submitted=False, evidence_ref=await pages.evidence(session, "correction-dry-run"))
             reading = await _submit(runner, session, task)
             session.checks += 1
-            return CorrectionReceipt(
-                claim_id=claim_id,
-                payer_id=adapter.payer_id,
-                route=Route.PORTAL,
+            return receipt(
                 submitted=True,
-                elapsed_ms=elapsed_ms(started),
                 confirmation_number=reading.confirmation_number,
                 acknowledgment=AcknowledgmentState.ACCEPTED,  # the portal confirmed it took the claim
                 payer_claim_number=reading.payer_claim_number,

@@ -21,7 +21,7 @@ from claims.status import ClaimStatus
 from edi.writers import corrected_submission
 from portal_adapters.contract import AcknowledgmentState, ClaimStatusResult, CorrectionRequest
 from portal_adapters.engine import PlaybookPortalAdapter
-from portal_adapters.errors import BadClaimData, Reason
+from portal_adapters.errors import BadClaimData, LayoutChanged, Reason
 from portal_adapters.evidence import EvidenceStore
 from portal_adapters.playbook import load_playbook
 from sandbox.accounts import ServerName
@@ -205,3 +205,23 @@ async def test_a_portal_without_a_corrected_claim_task_takes_no_corrections(
     assert refused.value.reason is Reason.NO_CORRECTION_TASK
     assert adapter.sessions == []  # refused before a browser was started or anyone signed in
     assert corrections(sandbox) == []
+
+
+async def test_a_submit_the_portal_never_confirms_is_unconfirmed_and_not_sent_again(
+    sandbox: SandboxEndpoints, tmp_path: Path
+) -> None:
+    sunrise = load_playbook(REPO / "playbooks" / "sunrise" / "playbook.yaml")
+    assert sunrise.corrected_claim is not None
+    lost = sunrise.model_copy(  # the confirmation page moved: the engine cannot tell it was taken
+        update={"corrected_claim": sunrise.corrected_claim.model_copy(update={"done_when": "#moved-confirmation"})}
+    )
+    path = tmp_path / "sunrise" / "playbook.yaml"
+    path.parent.mkdir()
+    path.write_text(lost.model_dump_json())  # JSON is YAML: the loader checks it like any playbook
+    async with open_adapter(sandbox, "SUNRISE", tmp_path, playbook_path=path) as adapter:
+        with pytest.raises(LayoutChanged) as unconfirmed:
+            await adapter.submit_correction(correction(corrected_claim()))
+    assert unconfirmed.value.reason is Reason.CORRECTION_UNCONFIRMED
+    assert unconfirmed.value.stops_payer and not unconfirmed.value.retryable
+    assert unconfirmed.value.evidence_ref is not None
+    assert len(corrections(sandbox)) == 1  # it was sent, once: a person looks before it goes again

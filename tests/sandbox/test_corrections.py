@@ -113,6 +113,8 @@ def test_an_accepted_replacement_is_pending_until_its_delay_then_paid_at_its_all
         "20",
         verdict.payer_claim_number,
     )
+    found = PayerBook(load_world(), "SUNRISE", book).find(verdict.payer_claim_number)  # by its new number
+    assert found is not None and found.claim_id == claim.claim_id
     again = book.submit(as_sent(claim, original=verdict.payer_claim_number, rendering_npi=other_npi(claim)))
     assert (again.category_code, again.status_code) == ("A3", "78")  # already corrected and in process
     clock.now = 30
