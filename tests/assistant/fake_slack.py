@@ -17,6 +17,7 @@ import itertools
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -68,6 +69,8 @@ class FakeSlack:
         self.overrides: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._counts: Counter[str] = Counter()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         fake = self
@@ -117,8 +120,10 @@ class FakeSlack:
     # --- reading what was received ---------------------------------------------------------------
 
     def _record(self, call: Call) -> None:
-        with self._lock:
+        with self._arrived:
             self.calls.append(call)
+            self._counts[call.method] += 1
+            self._arrived.notify_all()
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -131,12 +136,23 @@ class FakeSlack:
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The bodies sent to `method` once there are at least `count` (listeners run after the ack)."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = self.calls_to(method)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"{method}: {len(self.calls_to(method))} calls after {timeout}s, wanted {count}")
+        with self._arrived:
+            while self._counts[method] < count:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{method}: {self._counts[method]} calls after {timeout}s, wanted {count}")
+                self._arrived.wait(left)
+            return [c.body for c in self.calls if c.method == method]
+
+    def wait_count(self, method: str, count: int, timeout: float = 10.0) -> None:
+        """Like wait_for, without collecting the bodies (the bench waits on every answer)."""
+        end = time.monotonic() + timeout
+        with self._arrived:
+            while self._counts[method] < count:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{method}: {self._counts[method]} calls after {timeout}s, wanted {count}")
+                self._arrived.wait(left)
 
     def wait_quiet(self, quiet_s: float = 0.3, timeout: float = 10.0) -> None:
         """Wait until nothing has arrived for `quiet_s`: for asserting that something did NOT happen."""
