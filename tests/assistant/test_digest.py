@@ -7,7 +7,9 @@ import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
@@ -117,5 +119,40 @@ def test_the_digest_goes_to_its_channel_once_a_day_with_its_chart_through_the_ex
         < methods.index("files.completeUploadExternal")
     )
     assert asyncio.run(dispatcher.run_once(morning)).sent == 0
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
+    assert_no_phi(fake_slack, swept)
+
+
+def test_the_schedulers_digest_slot_sends_the_digest_through_slack(
+    swept: Ledger,  # noqa: F811
+    fake_slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bots.schedule's daily_digest job, with the context `claimbot scheduler run` builds when SLACK_BOT_TOKEN
+    is set, posts the digest and its chart; with no Slack set up it only logs."""
+    from bots import schedule
+    from claimbot.scheduler_commands import bot_context
+    from claimbot.settings import Settings
+
+    url = str(swept.engine.url)
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    schedule.set_context(bot_context(settings))
+    try:
+        asyncio.run(schedule.digest_job())  # no SLACK_BOT_TOKEN: nothing sent
+        assert fake_slack.calls == []
+        for name, value in {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": fake_slack.api_url,
+            "SLACK_ALERT_CHANNEL": CHANNEL,
+            "SLACK_DIGEST_CHANNEL": DIGEST_CHANNEL,
+        }.items():
+            monkeypatch.setenv(name, value)
+        schedule.set_context(bot_context(settings))
+        asyncio.run(schedule.digest_job())
+    finally:
+        schedule.set_context(None)
+    [digest] = [b for b in fake_slack.calls_to("chat.postMessage") if b.get("channel") == DIGEST_CHANNEL]
+    assert digest["text"].startswith("Daily digest:")
     assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
     assert_no_phi(fake_slack, swept)

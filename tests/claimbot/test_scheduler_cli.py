@@ -47,7 +47,7 @@ def test_jobs_lists_the_three_jobs_with_their_next_runs(
     assert jobs["status_sweep"]["cron"] == "30 3 * * *"
     assert jobs["status_sweep"]["next_run"].endswith(("-05:00", "-04:00"))
     assert "T03:30:00" in jobs["status_sweep"]["next_run"]
-    assert jobs["daily_digest"]["description"] == "placeholder: does nothing yet"
+    assert jobs["daily_digest"]["description"] == "the daily digest to the team channel"
     assert not any(j["stored"] for j in jobs.values())
     plain = runner.invoke(app, ["scheduler", "jobs"])
     assert plain.exit_code == 0 and "status_sweep" in plain.stdout
