@@ -5,8 +5,9 @@ Three jobs, each a cron line read in one time zone (ScheduleConfig):
   continues the newest interrupted status sweep first;
 - `eligibility_sweep` (default 01:00): coverage for the next days' appointments (bots.eligibility_sweep),
   from the configured appointments CSV, else the members of open claims;
-- `daily_digest` (default 07:00): **a placeholder that does nothing yet** but log that it ran; a later
-  issue fills it. It is scheduled now so its slot, its time and its job-store row already exist.
+- `daily_digest` (default 07:00): the daily digest, through `BotContext.digest` (the Slack assistant's
+  `assistant.jobs.digest_job`, set by `claimbot scheduler run` when SLACK_BOT_TOKEN is set: bots never
+  import the assistant); without one the job only logs that no digest is configured.
 
 The job store is `SQLAlchemyJobStore` on the ledger URL, table `apscheduler_jobs` (created by migration
 0007, so the schema test covers it). APScheduler's gotchas are handled (../shared/research/feasibility.md §2):
@@ -33,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -112,7 +113,7 @@ def job_specs(config: ScheduleConfig, funcs: Mapping[str, str] | None = None) ->
             config.eligibility_sweep_cron,
             "coverage for the coming appointments",
         ),
-        JobSpec(DAILY_DIGEST, chosen[DAILY_DIGEST], config.digest_cron, "placeholder: does nothing yet"),
+        JobSpec(DAILY_DIGEST, chosen[DAILY_DIGEST], config.digest_cron, "the daily digest to the team channel"),
     ]
 
 
@@ -269,6 +270,8 @@ class BotContext:
     #: for, polling every `wait_poll_s`, at most this long; then this sweep is skipped for the night.
     max_wait_for_other_s: float = 2 * 3600
     wait_poll_s: float = 15.0
+    #: Sends the daily digest (assistant.jobs.digest_job); None: no digest is configured.
+    digest: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -545,5 +548,16 @@ async def eligibility_sweep_job() -> None:
 
 
 async def digest_job() -> None:
-    """Placeholder for the daily digest (a later issue): it does nothing yet but say that it ran."""
-    log.info("job started", job=DAILY_DIGEST, note="placeholder: the daily digest does nothing yet")
+    """The daily digest through the context's sender (the Slack assistant's), else a note in the log."""
+    send = _context().digest
+    if send is None:
+        log.info("job skipped", job=DAILY_DIGEST, note="no digest configured (SLACK_BOT_TOKEN is not set)")
+        return
+    with _Tracked():
+        log.info("job started", job=DAILY_DIGEST)
+        try:
+            await send()
+        except asyncio.CancelledError:
+            log.info("job stopped by shutdown", job=DAILY_DIGEST)
+            return
+        log.info("job finished", job=DAILY_DIGEST)

@@ -11,7 +11,7 @@ APScheduler, the ledger and the bots are imported inside the commands (tests/cla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,7 +54,19 @@ def bot_context(settings: Settings) -> BotContext:
         lease=timedelta(seconds=settings.run_lease_s),
         appointments_file=settings.appointments_file,
         eligibility_days=settings.eligibility_days,
+        digest=_slack_digest(settings),
     )
+
+
+def _slack_digest(settings: Settings) -> Callable[[], Awaitable[None]] | None:
+    """The daily digest's sender when the Slack assistant is set up (SLACK_BOT_TOKEN), else None."""
+    from assistant.settings import SlackSettings
+
+    if SlackSettings().bot_token is None:
+        return None
+    from assistant.jobs import digest_job
+
+    return digest_job(settings)
 
 
 def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
