@@ -33,11 +33,12 @@ and a stable code (`Refusal`), recorded in the audit log like every other attemp
    new version (the ledger keeps the one before) and a status check is recorded (acknowledged when the
    277CA accepted it, else submitted) so the claim is swept again.
 
-**Crash safety.** The row says `sending` before the route is called. A failure that proves nothing
-reached the payer (connection refused, credentials, the payer's refusal before submit) makes it
-`failed`, and the same request may be tried again. Anything else (a crash, a timeout after the POST or
-the final click) leaves it `sending`: it is never resent blindly, and no new correction of the claim is
-taken until a lead resolves it (`cancel`, after checking with the payer) or an acknowledgment arrives.
+**Crash safety.** The row says `sending` before the route is called. A failure before the claim left
+(connection refused, credentials, a form that does not fit) makes it `failed`, and the same request may
+be tried again on the same row; the payer's own refusal makes it `rejected`. A crash, a timeout after
+the POST, a portal that never confirmed the final submit (`UNCONFIRMED_REASONS`) leave it `sending`:
+it is never resent blindly, and no new correction of the claim is taken until a lead, having checked
+with the payer, closes it (`cancel`).
 
 PHI: messages, logs and audit details carry claim ids, field paths, codes and submission ids only; the
 837P (which names the patient by nature) is returned for a dry run and never logged.
@@ -106,7 +107,7 @@ from portal_adapters.contract import (
     PayerAdapter,
     Route,
 )
-from portal_adapters.errors import AdapterError, ErrorKind, Reason
+from portal_adapters.errors import AdapterError, Reason
 from portal_adapters.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -136,30 +137,12 @@ IN_PROCESS_STATUSES = frozenset(
 )
 #: Submission states in which the route took the claim: what it sent is what the payer has.
 RECEIVED_STATES = frozenset({SubmissionState.SENT, SubmissionState.ACCEPTED})
-#: Route failures that prove nothing reached the payer: the submission is `failed`, it may be tried again.
-#: Any other failure may have happened after the claim was handed over, and leaves it `sending`.
-NOTHING_SENT_KINDS = frozenset(
-    {
-        ErrorKind.BAD_CLAIM_DATA,
-        ErrorKind.AUTH_FAILED,
-        ErrorKind.ACCOUNT_LOCKED,
-        ErrorKind.PLAYBOOK_BROKEN,
-        ErrorKind.RATE_LIMITED,
-        ErrorKind.TOO_MANY_SESSIONS,
-    }
-)
-NOTHING_SENT_REASONS = frozenset(
-    {
-        Reason.CLEARINGHOUSE_UNREACHABLE,
-        Reason.CLEARINGHOUSE_FAILED,
-        Reason.PORTAL_UNREACHABLE,
-        Reason.BROWSER_DID_NOT_START,
-        Reason.MAINTENANCE,
-        Reason.API_KEY_REFUSED,
-        Reason.REQUEST_REFUSED,
-        Reason.NO_ACCOUNT,
-        Reason.CREDENTIALS_INCOMPLETE,
-    }
+#: Route failures after which the claim may have reached the payer (a timeout after the POST, a portal
+#: that never confirmed the final submit, a bug mid-way): the submission stays `sending`, never resent.
+UNCONFIRMED_REASONS = frozenset({Reason.CLEARINGHOUSE_TIMEOUT, Reason.CORRECTION_UNCONFIRMED, Reason.ENGINE_FAILED})
+#: The payer saw the correction and refused it (the portal said so): the submission is `rejected`.
+PAYER_REFUSED_REASONS = frozenset(
+    {Reason.CORRECTION_ORIGINAL_UNKNOWN, Reason.CORRECTION_DUPLICATE, Reason.CORRECTION_REFUSED}
 )
 #: X12 claim filing indicator (SBR09) by payer kind.
 CLAIM_FILING_INDICATOR = {PayerKind.MEDICARE: "MB", PayerKind.MEDICAID: "MC", PayerKind.COMMERCIAL: "CI"}
@@ -967,27 +950,7 @@ class ResubmissionService:
         try:
             receipt = await self._hand_over(adapter, corrected, x12, reason, dry_run=False)
         except AdapterError as err:
-            nothing_sent = err.kind in NOTHING_SENT_KINDS or err.reason in NOTHING_SENT_REASONS
-            changes: dict[str, Any] = {"error": err.reason.value, "evidence_ref": err.evidence_ref}
-            if nothing_sent:
-                changes["state"] = SubmissionState.FAILED
-            await asyncio.to_thread(self.ledger.update_submission, submission_id, **changes)
-            log.warning(
-                "resubmission %s of claim %s failed: %s (%s)", submission_id, claim_id, err.reason.value, err.kind.value
-            )
-            said = (
-                "nothing reached the payer; the same request may be tried again"
-                if nothing_sent
-                else "it may have reached the payer, so it will not be resent: check with the payer"
-            )
-            return ResubmissionOutcome(
-                state=ResubmissionState.FAILED,
-                message=f"submission {submission_id} of claim {claim_id} failed: {err.message}; {said}",
-                claim_id=claim_id,
-                submission_id=submission_id,
-                submission_state=SubmissionState.FAILED if nothing_sent else SubmissionState.SENDING,
-                route=route,
-            )
+            return await self._failed(submission_id, claim_id, route, err)
         state = {
             AcknowledgmentState.ACCEPTED: SubmissionState.ACCEPTED,
             AcknowledgmentState.REJECTED: SubmissionState.REJECTED,
@@ -1020,6 +983,37 @@ class ResubmissionService:
             ack_codes=receipt.ack_codes,
             confirmation_number=receipt.confirmation_number,
             payer_claim_number=new_number,
+        )
+
+    async def _failed(
+        self, submission_id: int, claim_id: str, route: SubmissionRoute, err: AdapterError
+    ) -> ResubmissionOutcome:
+        """Record a route failure: refused by the payer, nothing sent (may be tried again), or unconfirmed."""
+        if err.reason in PAYER_REFUSED_REASONS:
+            state, said = SubmissionState.REJECTED, "the payer refused it"
+        elif err.reason in UNCONFIRMED_REASONS:
+            state, said = (
+                SubmissionState.SENDING,
+                "it may have reached the payer, so it is not resent: check with the payer",
+            )
+        else:
+            state, said = SubmissionState.FAILED, "nothing reached the payer; the same request may be tried again"
+        await asyncio.to_thread(
+            self.ledger.update_submission,
+            submission_id,
+            state=state,
+            error=err.reason.value,
+            evidence_ref=err.evidence_ref,
+        )
+        log.warning("resubmission %s of claim %s: %s (%s)", submission_id, claim_id, state.value, err.reason.value)
+        evidence = f" (evidence {err.evidence_ref})" if err.evidence_ref else ""
+        return ResubmissionOutcome(
+            state=ResubmissionState.FAILED,
+            message=f"submission {submission_id} of claim {claim_id} failed: {err.message}; {said}{evidence}",
+            claim_id=claim_id,
+            submission_id=submission_id,
+            submission_state=state,
+            route=route,
         )
 
     async def _hand_over(

@@ -148,11 +148,12 @@ SOME_CLAIMS = {
 }
 
 
-def import_some(ledger: Ledger, folder: Path) -> None:
-    """The bundled practice export, cut to SOME_CLAIMS."""
+def import_some(ledger: Ledger, folder: Path, *more: str) -> None:
+    """The bundled practice export, cut to SOME_CLAIMS and `more`."""
+    wanted = SOME_CLAIMS | set(more)
     rows = sample_claims_csv().read_text("utf-8").splitlines(keepends=True)
     path = folder / "claims.csv"
-    path.write_text(rows[0] + "".join(r for r in rows[1:] if r.split(",", 1)[0] in SOME_CLAIMS), "utf-8")
+    path.write_text(rows[0] + "".join(r for r in rows[1:] if r.split(",", 1)[0] in wanted), "utf-8")
     import_claims_csv(ledger, path)
 
 
