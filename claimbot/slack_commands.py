@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -60,6 +61,11 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             fail(Exit.BAD_INPUT, str(error))
         ledger = open_ledger(settings)
         app = build_app(slack, lambda: ledger, team, claimbot_settings=settings)
+        alerts = contextlib.ExitStack()
+        if slack.alert_channel:  # the denial alerts' dispatcher loop beside the app (assistant.jobs)
+            from assistant.jobs import dispatcher_for, dispatcher_running
+
+            alerts.enter_context(dispatcher_running(dispatcher_for(settings, slack, ledger)))
         try:
             if http:
                 serve_http(app, host, port, healthy=lambda: _ledger_answers(ledger))
@@ -67,4 +73,40 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
                 assert slack.app_token is not None  # require() said so
                 serve_socket_mode(app, slack.app_token.get_secret_value())
         finally:
+            alerts.close()
             ledger.close()
+
+    @slack_app.command("dispatch")
+    def dispatch(
+        digest: Annotated[bool, typer.Option("--digest", help="Also send today's daily digest (once a day).")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="The pass's counts as JSON.")] = False,
+    ) -> None:
+        """One pass of the denial alerts: the outbox's new denials and changes, due escalations, and
+        whatever Slack did not take before (SLACK_ALERT_CHANNEL, config/escalations.yaml)."""
+        import asyncio
+
+        from assistant.jobs import dispatch_once
+        from assistant.settings import SlackSettings
+        from claimbot.console import print_json
+
+        settings = Settings()
+        slack = SlackSettings()
+        if slack.bot_token is None or not slack.alert_channel:
+            fail(Exit.BAD_INPUT, "set SLACK_BOT_TOKEN and SLACK_ALERT_CHANNEL to dispatch alerts")
+        ledger = open_ledger(settings)
+        try:
+            report = asyncio.run(dispatch_once(settings, slack, ledger, digest=digest))
+        except ValueError as error:  # escalations.yaml or team.yaml refused: file and key, no values
+            fail(Exit.BAD_INPUT, str(error))
+        finally:
+            ledger.close()
+        if as_json:
+            print_json(report.as_json())
+        else:
+            typer.echo(
+                f"events {report.events}: alerts {report.alerts}, thread replies {report.replies}, "
+                f"escalations {report.escalations}; sent {report.sent}, updated {report.updated}, "
+                f"waiting {report.waiting}" + (f" (Slack: {report.slack_error})" if report.slack_error else "")
+            )
+        if report.slack_error:
+            raise typer.Exit(1)  # Slack did not take everything: it waits in the ledger for the next pass
