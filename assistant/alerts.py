@@ -889,13 +889,6 @@ class Dispatcher:
             self._stage_message(conn, f"chart:{key}", "chart", channel, "chart", [], now, parent_id=message_id)
         return True
 
-    def mark_for_update(self, alert_id: int) -> None:
-        with self.ledger.engine.begin() as conn:
-            message_id = conn.execute(
-                sa.select(denial_alerts.c.message_id).where(denial_alerts.c.id == alert_id)
-            ).scalar_one()
-            conn.execute(alert_messages.update().where(alert_messages.c.id == message_id).values(update_due=True))
-
     def stage_note(self, alert_id: int, line: str, now: datetime) -> None:
         """A line in the alert's thread (who acknowledged, assigned, snoozed) and its parent re-rendered."""
         with self.ledger.writer() as writer:

@@ -4,8 +4,8 @@ Figures (`build_digest`, over the `hours` before `now`, 24 by default):
 - claims checked (distinct claims with an answer recorded), answers, and answers that failed;
 - status changes by new status (from the events outbox);
 - new denials by reason (group-CARC, or a 277's category:status) and by payer;
-- A/R aging of every open claim (not paid, finalized or reversed): buckets 0–30, 31–60, 61–90, 91–120
-  and 120+ days from the first date of service, with counts and the open amount (billed less paid);
+- A/R aging: claims.reports' (the `claimbot report aging` total): open balances in buckets 0–30, 31–60,
+  61–90, 91–120 and 120+ days since the date of service, with counts and amounts;
 - bot health per payer: answers, failed answers, bot failures and failed canaries, and an open hold.
 Only counts, amounts, payer ids and codes: no PHI. The chart (assistant.charts) draws aging and denials.
 """
@@ -23,16 +23,9 @@ from pydantic import BaseModel, ConfigDict
 from claims.ledger import Ledger
 from claims.ledger.schema import claims, status_checks
 from claims.models import EventKind
+from claims.reports import BUCKET_LABELS, aging_report
 from claims.status import ClaimStatus
 
-AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-30", 0, 30),
-    ("31-60", 31, 60),
-    ("61-90", 61, 90),
-    ("91-120", 91, 120),
-    ("120+", 121, None),
-)
-CLOSED = frozenset({ClaimStatus.PAID, ClaimStatus.FINALIZED, ClaimStatus.REVERSED})
 DENIAL_EVENTS = frozenset({EventKind.DENIED, EventKind.PARTIALLY_PAID})
 PAYER_FAILURES = frozenset({EventKind.BOT_FAILURE, EventKind.CANARY_FAILED})
 ZERO = Decimal("0.00")
@@ -77,13 +70,6 @@ class Digest(_Frozen):
         return sum(self.denials_by_payer.values())
 
 
-def _bucket(days: int) -> str:
-    for label, low, high in AGING_BUCKETS:
-        if days >= low and (high is None or days <= high):
-            return label
-    return AGING_BUCKETS[0][0]  # a service date in the future counts as new
-
-
 def build_digest(ledger: Ledger, now: datetime, hours: int = 24) -> Digest:
     since = now - timedelta(hours=hours)
     window = sa.and_(status_checks.c.checked_at >= since, status_checks.c.checked_at < now)
@@ -122,15 +108,7 @@ def build_digest(ledger: Ledger, now: datetime, hours: int = 24) -> Digest:
                 else [f"{event.payload.get('category_code') or '?'}:{event.payload.get('status_code') or '?'}"]
             )
             reasons.update(found)
-    aging_claims: Counter[str] = Counter()
-    aging_amount: dict[str, Decimal] = {label: ZERO for label, _, _ in AGING_BUCKETS}
-    today = now.date()
-    for claim in ledger.list_claims(limit=None):
-        if claim.status in CLOSED:
-            continue
-        label = _bucket((today - claim.service_date_from).days)
-        aging_claims[label] += 1
-        aging_amount[label] += max(claim.billed_amount - (claim.paid_amount or ZERO), ZERO)
+    aging = aging_report(ledger.list_claims(limit=None), now.date()).total
     held = {hold.payer_id for hold in ledger.holds()}
     answers = {row.payer_id: (int(row.answers), int(row.failed or 0)) for row in per_payer}
     payer_ids = sorted({p.id for p in ledger.payers()} | set(answers) | set(failures))
@@ -144,8 +122,7 @@ def build_digest(ledger: Ledger, now: datetime, hours: int = 24) -> Digest:
         denials_by_reason=dict(reasons.most_common()),
         denials_by_payer=dict(denied_payers.most_common()),
         aging=tuple(
-            AgingBucket(label=label, claims=aging_claims[label], amount=aging_amount[label])
-            for label, _, _ in AGING_BUCKETS
+            AgingBucket(label=label, claims=aging.counts[label], amount=aging.amounts[label]) for label in BUCKET_LABELS
         ),
         bot_health=tuple(
             PayerHealth(

@@ -89,10 +89,6 @@ class BusinessHours(_Strict):
             day += timedelta(days=1)
         return total.total_seconds() / 3600
 
-    def is_open(self, at: datetime, zone: ZoneInfo) -> bool:
-        local = at.astimezone(zone)
-        return WEEKDAYS[local.weekday()] in self.days and self.start <= local.time() < self.end
-
 
 class DenialAboveRule(_Strict):
     enabled: bool = True

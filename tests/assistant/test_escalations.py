@@ -60,7 +60,9 @@ def test_business_hours_count_weekdays_between_start_and_end_only() -> None:
     assert HOURS.hours_between(at(6, 17), at(9, 9), utc) == 2  # Friday 17:00 to Monday 09:00: the weekend is off
     assert HOURS.hours_between(at(7, 10), at(8, 23), utc) == 0  # Saturday and Sunday
     assert HOURS.hours_between(at(3, 9), at(2, 9), utc) == 0
-    assert HOURS.is_open(at(2, 8), utc) and not HOURS.is_open(at(2, 18), utc) and not HOURS.is_open(at(7, 12), utc)
+    assert (
+        HOURS.hours_between(at(2, 7), at(2, 8, 30), utc) == 0.5 and HOURS.hours_between(at(2, 18), at(2, 23), utc) == 0
+    )
 
 
 def test_business_hours_are_local_to_their_time_zone() -> None:
