@@ -3,6 +3,7 @@ unknown codes fall back to their official text, and mistakes in the YAML name th
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import pytest
 
 from claims.codesets import CodeKind, CodeSets
 from claims.denials import DenialCategory, DenialPlaybookError, load_denial_playbook
-from claims.models import AdjustmentGroup, Denial
+from claims.ledger import Ledger
+from claims.models import AdjustmentGroup, CheckSource, Denial, StatusCheck
+from claims.status import ClaimStatus
+from claims.worklist import open_denials
 from sandbox.dataset import DENIAL_REASONS, LINE_DENIAL_REASONS
 from tests.conftest import REPO
 
@@ -161,3 +165,39 @@ def test_mistakes_name_the_file_the_line_and_the_key(tmp_path: Path, body: str, 
     with pytest.raises(DenialPlaybookError) as error:
         load_denial_playbook(path)
     assert str(error.value).startswith(f"{path}: ") and said in str(error.value), str(error.value)
+
+
+def test_the_worklist_keeps_what_is_new_since_a_time_and_orders_by_the_next_deadline(sqlite_ledger: Ledger) -> None:
+    from tests.factories import make_claim
+
+    def denied(claim_id: str, day: int, code: str) -> StatusCheck:
+        return StatusCheck(
+            claim_id=claim_id,
+            source=CheckSource.EDI,
+            status=ClaimStatus.DENIED,
+            checked_at=datetime(2026, 10, day, 9, tzinfo=UTC),
+            payment_date=date(2026, 10, day),
+            paid_amount=Decimal("0.00"),
+            denials=(denial(code, amount="143.50"),),
+        )
+
+    with sqlite_ledger.writer() as writer:
+        writer.upsert_claims([make_claim("S1"), make_claim("K1", payer_id="KEYSTONE"), make_claim("S2")])
+        writer.record_status_check(denied("S1", 2, "CO-18"))
+        writer.record_status_check(denied("K1", 20, "CO-50"))
+    today = date(2026, 11, 1)
+    found = open_denials(sqlite_ledger, SHIPPED, today)  # S2 has no answer: not a denial
+    # SUNRISE appeals within 180 days of 10-02; KEYSTONE (Medicare) within 120 days of 10-20
+    assert [(d.claim_id, d.next_deadline.kind.value, str(d.next_deadline.due)) for d in found if d.next_deadline] == [
+        ("K1", "appeal", "2027-02-17"),
+        ("S1", "appeal", "2027-03-31"),
+    ]
+    assert [d.age_days for d in found] == [12, 30] and found[0].amount_at_risk == Decimal("143.50")
+    assert found[1].deadlines == (found[1].next_deadline,)  # a duplicate is not correctable: no corrected-claim window
+    since = open_denials(sqlite_ledger, SHIPPED, today, since=datetime(2026, 10, 10, tzinfo=UTC))
+    assert [d.claim_id for d in since] == ["K1"]
+    assert [d.claim_id for d in open_denials(sqlite_ledger, SHIPPED, today, category=DenialCategory.DUPLICATE)] == [
+        "S1"
+    ]
+    assert open_denials(sqlite_ledger, SHIPPED, today, due_within_days=100) == []
+    assert [d.claim_id for d in open_denials(sqlite_ledger, SHIPPED, today, payer_id="KEYSTONE")] == ["K1"]
