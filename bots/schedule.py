@@ -5,6 +5,8 @@ Three jobs, each a cron line read in one time zone (ScheduleConfig):
   continues the newest interrupted status sweep first;
 - `eligibility_sweep` (default 01:00): coverage for the next days' appointments (bots.eligibility_sweep),
   from the configured appointments CSV, else the members of open claims;
+  In team mode (`claimbot serve` on PostgreSQL) its job is `team_status_sweep_job`, which plans the
+  same sweep and queues it for the workers (bots.workers) instead of working it in this process;
 - `daily_digest` (default 07:00): the daily digest, through `BotContext.digest` (the Slack assistant's
   `assistant.jobs.digest_job`, set by `claimbot scheduler run` when SLACK_BOT_TOKEN is set: bots never
   import the assistant); without one the job only logs that no digest is configured.
@@ -50,7 +52,7 @@ from claims.models import Sweep, SweepKind, SweepState, utc_now
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
 
-    from claims.payer_config import PayerEntry
+    from claims.payer_config import PayerEntry, SweepRules
     from portal_adapters.contract import PayerAdapter
 
 log = structlog.get_logger("bots.schedule")
@@ -381,10 +383,53 @@ async def _close(adapters: Mapping[str, PayerAdapter | str]) -> None:
                 await adapter.close()
 
 
+async def _status_sweep_to_work(
+    ledger: Ledger, rules: Mapping[str, SweepRules], context: BotContext, trigger: str
+) -> int | None:
+    """The status sweep to work now: the newest interrupted one, else a new plan of the due claims;
+    None when nothing is due or another sweep is in the way."""
+    from bots.planner import plan_from_ledger
+    from bots.sweep import plan_to_sweep
+
+    blocking = await _clear_of(ledger, SweepKind.STATUS, list(rules), context)
+    if blocking is not None:
+        log.warning("status sweep skipped: another is running over the same payers", running_sweep=blocking.id)
+        return None
+    continuing = await asyncio.to_thread(ledger.resumable_sweep)
+    if continuing is not None and continuing.id is not None:
+        log.info("continuing an interrupted status sweep", sweep_id=continuing.id)
+        return continuing.id
+    plan = await asyncio.to_thread(plan_from_ledger, ledger, rules, utc_now().date())
+    if not plan.due:
+        log.info("status sweep: nothing due", considered=plan.considered)
+        return None
+    routes = {p: r.route.value for p, r in rules.items()}
+    return await asyncio.to_thread(plan_to_sweep, ledger, plan, routes, trigger)
+
+
+async def enqueue_status_sweep(context: BotContext, trigger: str = "schedule") -> int | None:
+    """Team mode: plan (or continue) the status sweep and queue one job per payer for the workers
+    (bots.workers); returns its id, or None when nothing was queued."""
+    from bots.workers import enqueue_sweep, libpq_dsn, open_app
+    from claims.payer_config import load_payer_config
+
+    config = await asyncio.to_thread(load_payer_config, context.payers_file)
+    ledger = Ledger.connect(context.ledger_url)
+    try:
+        sweep_id = await _status_sweep_to_work(ledger, config.rules(), context, trigger)
+        if sweep_id is None:
+            return None
+        async with open_app(libpq_dsn(context.ledger_url)):
+            queued = await enqueue_sweep(ledger, sweep_id)
+        log.info("status sweep queued for the workers", sweep_id=sweep_id, payers=queued)
+        return sweep_id
+    finally:
+        ledger.close()
+
+
 async def run_status_sweep(context: BotContext, trigger: str = "schedule") -> int | None:
     """Plan (or continue) and work a status sweep; returns its id, or None when nothing ran."""
-    from bots.planner import plan_from_ledger
-    from bots.sweep import PayerLimits, plan_to_sweep, run_sweep, sweep_report
+    from bots.sweep import PayerLimits, run_sweep, sweep_report
     from claims.models import SweepItemState
     from claims.payer_config import load_payer_config
     from portal_adapters.retry import RetryPolicy
@@ -393,21 +438,9 @@ async def run_status_sweep(context: BotContext, trigger: str = "schedule") -> in
     rules = config.rules()
     ledger = Ledger.connect(context.ledger_url)
     try:
-        blocking = await _clear_of(ledger, SweepKind.STATUS, list(rules), context)
-        if blocking is not None:
-            log.warning("status sweep skipped: another is running over the same payers", running_sweep=blocking.id)
+        sweep_id = await _status_sweep_to_work(ledger, rules, context, trigger)
+        if sweep_id is None:
             return None
-        continuing = await asyncio.to_thread(ledger.resumable_sweep)
-        if continuing is not None and continuing.id is not None:
-            sweep_id = continuing.id
-            log.info("continuing an interrupted status sweep", sweep_id=sweep_id)
-        else:
-            plan = await asyncio.to_thread(plan_from_ledger, ledger, rules, utc_now().date())
-            if not plan.due:
-                log.info("status sweep: nothing due", considered=plan.considered)
-                return None
-            routes = {p: r.route.value for p, r in rules.items()}
-            sweep_id = await asyncio.to_thread(plan_to_sweep, ledger, plan, routes, trigger)
         planned = await asyncio.to_thread(ledger.sweep_items, sweep_id, SweepItemState.PLANNED)
         entries = {entry.id: entry for entry in config.payers}
         payers = sorted({item.payer_id for item in planned})
@@ -531,6 +564,18 @@ async def status_sweep_job() -> None:
         try:
             await run_status_sweep(_context())
         except asyncio.CancelledError:  # shutdown: the sweep marked itself interrupted
+            log.info("job stopped by shutdown", job=STATUS_SWEEP)
+            return
+        log.info("job finished", job=STATUS_SWEEP)
+
+
+async def team_status_sweep_job() -> None:
+    """The status sweep in team mode (`claimbot serve` on PostgreSQL): planned here, worked by the workers."""
+    with _Tracked():
+        log.info("job started", job=STATUS_SWEEP, mode="team")
+        try:
+            await enqueue_status_sweep(_context())
+        except asyncio.CancelledError:
             log.info("job stopped by shutdown", job=STATUS_SWEEP)
             return
         log.info("job finished", job=STATUS_SWEEP)

@@ -321,9 +321,16 @@ async def enqueue_sweep(ledger: Ledger, sweep_id: int) -> list[str]:
     return queued
 
 
-async def serve(rt: Runtime, concurrency: int, grace_s: float | None = DEFAULT_GRACE_S, name: str = "worker") -> None:
-    """Run a worker until SIGTERM/SIGINT: `concurrency` payer jobs at once, plus one maintenance slot
-    for the stalled-job retries. On a stop signal no job is started; running ones get `grace_s`."""
+async def serve(
+    rt: Runtime,
+    concurrency: int,
+    grace_s: float | None = DEFAULT_GRACE_S,
+    name: str = "worker",
+    stop_when: asyncio.Event | None = None,
+) -> None:
+    """Run a worker until SIGTERM/SIGINT (or, when given, until `stop_when` is set: a process serving
+    other roles too owns the signals): `concurrency` payer jobs at once, plus one maintenance slot for
+    the stalled-job retries. On a stop no job is started; running ones get `grace_s`."""
     global _runtime
     _runtime = rt
     options: dict[str, Any] = {
@@ -350,11 +357,19 @@ async def serve(rt: Runtime, concurrency: int, grace_s: float | None = DEFAULT_G
             for task in workers:
                 task.cancel()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        async def stop_on_event(event: asyncio.Event) -> None:
+            await event.wait()
+            stop()
+
+        signals = (signal.SIGTERM, signal.SIGINT) if stop_when is None else ()
+        for sig in signals:
             loop.add_signal_handler(sig, stop)
+        watcher = None if stop_when is None else asyncio.create_task(stop_on_event(stop_when))
         try:
             await asyncio.gather(*workers, return_exceptions=True)
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            if watcher is not None:
+                watcher.cancel()
+            for sig in signals:
                 loop.remove_signal_handler(sig)
             _runtime = None

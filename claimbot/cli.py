@@ -27,6 +27,7 @@ from claimbot import (
     resubmit_commands,
     scheduler_commands,
     serve_commands,
+    serve_commands,
     slack_commands,
     sweep_commands,
     worker_commands,
@@ -63,6 +64,7 @@ resubmit_commands.register(app, open_ledger)
 ask_commands.register(app, open_ledger)
 slack_commands.register(app, open_ledger)
 report_commands.register(app, open_ledger)
+serve_commands.register(app, open_ledger)
 serve_commands.register(app, open_ledger)
 
 

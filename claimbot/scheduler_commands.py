@@ -11,7 +11,7 @@ APScheduler, the ledger and the bots are imported inside the commands (tests/cla
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,7 +22,9 @@ from claimbot.settings import Settings
 from claimbot.tables import Col, add_rows, make_table
 
 if TYPE_CHECKING:
-    from bots.schedule import BotContext, ScheduleConfig
+    import asyncio
+
+    from bots.schedule import BotContext, JobSpec, ScheduleConfig
     from claims.ledger import Ledger
 
 scheduler_app = typer.Typer(
@@ -69,6 +71,50 @@ def _slack_digest(settings: Settings) -> Callable[[], Awaitable[None]] | None:
     return digest_job(settings)
 
 
+async def run_scheduler(
+    settings: Settings,
+    config: ScheduleConfig,
+    specs: Sequence[JobSpec],
+    run_now: Sequence[str],
+    stop: asyncio.Event,
+    on_started: Callable[[], None] | None = None,
+) -> int:
+    """Run the scheduler until `stop` is set, then end cleanly: no new job starts, the jobs in flight are
+    stopped (a sweep is marked interrupted with its unanswered claims planned). The caller holds
+    `single_scheduler` and owns the signals (`scheduler run`, `claimbot serve`)."""
+    from datetime import datetime
+
+    from bots import schedule
+    from claimbot.logs import get_logger
+
+    log = get_logger("claimbot.scheduler")
+    schedule.set_context(bot_context(settings))
+    scheduler = schedule.build_scheduler(settings.ledger_url, config)
+    scheduler.start(paused=True)
+    done = schedule.ensure_jobs(scheduler, specs, config)
+    for job_id in run_now:
+        scheduler.modify_job(job_id, next_run_time=datetime.now(schedule.zone(config)))
+    scheduler.resume()
+    for job in scheduler.get_jobs():
+        log.info(
+            "job scheduled",
+            job=job.id,
+            declared=done.get(job.id),
+            next_run=job.next_run_time.isoformat() if job.next_run_time else None,
+        )
+    log.info("scheduler running", timezone=config.timezone, run_now=list(run_now) or None)
+    if on_started is not None:
+        on_started()
+    await stop.wait()
+    log.info("scheduler stopping: no new jobs; the jobs in flight end cleanly")
+    scheduler.pause()
+    stopped = await schedule.stop_jobs()
+    scheduler.shutdown(wait=False)
+    schedule.set_context(None)
+    log.info("scheduler stopped", jobs_stopped=stopped)
+    return 0
+
+
 def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
     """Add `scheduler run` and `scheduler jobs` to the main app."""
     app.add_typer(scheduler_app, name="scheduler")
@@ -86,12 +132,9 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         """Run the scheduler in the foreground until SIGTERM or SIGINT; exits 0 after a clean stop."""
         import asyncio
         import signal
-        from datetime import datetime
 
         from bots import schedule
-        from claimbot.logs import get_logger
 
-        log = get_logger("claimbot.scheduler")
         settings = Settings()
         open_ledger(settings).close()  # the schema is current, or a plain-words exit 5
         config = schedule_config(settings)
@@ -111,29 +154,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            schedule.set_context(bot_context(settings))
-            scheduler = schedule.build_scheduler(settings.ledger_url, config)
-            scheduler.start(paused=True)
-            done = schedule.ensure_jobs(scheduler, specs, config)
-            for job_id in wanted:
-                scheduler.modify_job(job_id, next_run_time=datetime.now(schedule.zone(config)))
-            scheduler.resume()
-            for job in scheduler.get_jobs():
-                log.info(
-                    "job scheduled",
-                    job=job.id,
-                    declared=done.get(job.id),
-                    next_run=job.next_run_time.isoformat() if job.next_run_time else None,
-                )
-            log.info("scheduler running", timezone=config.timezone, run_now=wanted or None)
-            await stop.wait()
-            log.info("scheduler stopping: no new jobs; the jobs in flight end cleanly")
-            scheduler.pause()
-            stopped = await schedule.stop_jobs()
-            scheduler.shutdown(wait=False)
-            schedule.set_context(None)
-            log.info("scheduler stopped", jobs_stopped=stopped)
-            return 0
+            return await run_scheduler(settings, config, specs, wanted, stop)
 
         try:
             with schedule.single_scheduler(settings.ledger_url):

@@ -20,7 +20,7 @@ from claimbot.settings import Settings
 
 if TYPE_CHECKING:
     from bots.sweep import PayerLimits
-    from bots.workers import SharedBrowser
+    from bots.workers import Runtime, SharedBrowser
     from claims.ledger import Ledger
     from claims.payer_config import PayerConfig, PayerEntry
     from portal_adapters.contract import PayerAdapter
@@ -82,6 +82,37 @@ async def _adapter_or_reason(settings: Settings, entry: PayerEntry, browser: Sha
     )
 
 
+def worker_runtime(settings: Settings, open_ledger: Callable[[Settings], Ledger]) -> tuple[Runtime, SharedBrowser]:
+    """What a worker keeps across jobs (bots.workers.Runtime), and the browser it lends its adapters;
+    a plain-words exit when the ledger is not on PostgreSQL or payers.yaml is refused."""
+    from datetime import timedelta
+
+    from bots.workers import Runtime, SharedBrowser
+
+    dsn = _dsn(settings)
+    ledger = open_ledger(settings)
+    config = _config(settings)
+    entries = {entry.id: entry for entry in config.payers}
+    browser = SharedBrowser()
+
+    async def adapter_for(payer_id: str) -> PayerAdapter | str:
+        entry = entries.get(payer_id)
+        if entry is None:
+            return f"payer {payer_id} is not in payers.yaml"
+        return await _adapter_or_reason(settings, entry, browser)
+
+    runtime = Runtime(ledger, dsn, adapter_for, _limits(config), lease=timedelta(seconds=settings.run_lease_s))
+    return runtime, browser
+
+
+def worker_name() -> str:
+    """host:pid, as procrastinate and the logs name the worker."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> None:
     """Add `claimbot worker` (and `worker enqueue`) to the main app."""
     app.add_typer(worker_app, name="worker")
@@ -98,28 +129,13 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         if ctx.invoked_subcommand is not None:
             return
         import asyncio
-        import os
-        import socket
 
-        from bots.workers import RECOVERY_BOUND_S, Runtime, SharedBrowser, serve
+        from bots.workers import RECOVERY_BOUND_S, serve
 
         settings = Settings()
-        dsn = _dsn(settings)
-        ledger = open_ledger(settings)
-        config = _config(settings)
-        entries = {entry.id: entry for entry in config.payers}
-        browser = SharedBrowser()
-
-        async def adapter_for(payer_id: str) -> PayerAdapter | str:
-            entry = entries.get(payer_id)
-            if entry is None:
-                return f"payer {payer_id} is not in payers.yaml"
-            return await _adapter_or_reason(settings, entry, browser)
-
-        from datetime import timedelta
-
-        runtime = Runtime(ledger, dsn, adapter_for, _limits(config), lease=timedelta(seconds=settings.run_lease_s))
-        name = f"{socket.gethostname()}:{os.getpid()}"
+        runtime, browser = worker_runtime(settings, open_ledger)
+        ledger = runtime.ledger
+        name = worker_name()
         err.print(
             f"worker {name}: at most {concurrency} payer job(s) at once; a killed worker's job is picked up "
             f"again within {RECOVERY_BOUND_S:.0f} s",
