@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -23,6 +24,7 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from assistant.alert_listeners import AlertRuntime, register_alert_listeners
 from assistant.answers import Answer, Answers, NotFoundAnswer, StatusAnswer
 from assistant.assignments import assign_to
 from assistant.cards import (
@@ -38,6 +40,7 @@ from assistant.cards import (
     notice_blocks,
     status_blocks,
 )
+from assistant.escalations import EscalationConfig, load_escalations
 from assistant.identity import Identity
 from assistant.intents import parse_command, parse_phrase
 from assistant.middleware import (
@@ -159,7 +162,25 @@ def reporting(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitab
     return run
 
 
+@dataclass(frozen=True)
+class SlackAssistant:
+    """The app, and the alerts' dispatcher and MFA broker its listeners use (None without SLACK_ALERT_CHANNEL)."""
+
+    app: AsyncApp
+    alerts: AlertRuntime | None
+
+
 def build_app(
+    settings: SlackSettings,
+    ledger_factory: Callable[[], Ledger],
+    team: TeamConfig,
+    **options: Any,
+) -> AsyncApp:
+    """The app alone (tests, the bench): `build_assistant(...).app`."""
+    return build_assistant(settings, ledger_factory, team, **options).app
+
+
+def build_assistant(
     settings: SlackSettings,
     ledger_factory: Callable[[], Ledger],
     team: TeamConfig,
@@ -167,8 +188,11 @@ def build_app(
     claimbot_settings: Settings | None = None,
     checker: ClaimChecker | None = None,
     resubmissions: ResubmissionService | None = None,
-) -> AsyncApp:
-    """The app, its middleware and every listener. `ledger_factory` is called once; the app keeps the ledger."""
+    escalations: EscalationConfig | None = None,
+    mfa_timeout_s: float = 120.0,
+) -> SlackAssistant:
+    """The app, its middleware and every listener: this module's, and the alerts' (assistant.alert_listeners)
+    when SLACK_ALERT_CHANNEL is set. `ledger_factory` is called once; the app keeps the ledger."""
     for noisy in ("slack_sdk", "slack_bolt"):  # slack-sdk logs message bodies at DEBUG: never here
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
     config = claimbot_settings or Settings()
@@ -464,17 +488,25 @@ def build_app(
         if found is not None and found.requested_by.startswith("slack:"):
             requester = found.requested_by.removeprefix("slack:")
             if requester != (body.get("user") or {}).get("id"):
-                await send_dm(
-                    client, requester, f"Claim {found.claim_id}, submission {submission_id}: {message}"
-                )
+                await send_dm(client, requester, f"Claim {found.claim_id}, submission {submission_id}: {message}")
 
-    async def send_dm(
-        client: AsyncWebClient, user_id: str, text: str, blocks: list[Block] | None = None
-    ) -> None:
+    async def send_dm(client: AsyncWebClient, user_id: str, text: str, blocks: list[Block] | None = None) -> None:
         opened = await client.conversations_open(users=user_id)
         await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks or notice_blocks(text))
 
-    return app
+    alerts = None
+    if settings.alert_channel:
+        alerts = register_alert_listeners(
+            app,
+            ledger,
+            settings,
+            team,
+            permissions,
+            config=escalations or load_escalations(config.config_dir / "escalations.yaml"),
+            timezone=config.schedule_timezone,
+            mfa_timeout_s=mfa_timeout_s,
+        )
+    return SlackAssistant(app, alerts)
 
 
 def change_problem(ledger: Ledger, draft: Draft) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from assistant.alert_listeners import AlertRuntime, register_alert_listeners
+from assistant.alert_listeners import AlertRuntime
 from assistant.alerts import ACK, ASSIGN, ESCALATE, SNOOZE, alert_rows
 from assistant.home import REFRESH
 from assistant.mfa import CODE_BLOCK, CODE_INPUT, OPEN, SUBMIT
@@ -42,7 +42,7 @@ Started = tuple[SlackClient, AlertRuntime]
 
 @pytest.fixture
 def alert_app(fake_slack: FakeSlack, team: TeamConfig) -> Iterator[Callable[..., Started]]:
-    from assistant.app import build_app
+    from assistant.app import build_assistant
     from assistant.server import serve_in_thread
     from assistant.settings import SlackSettings
 
@@ -56,10 +56,11 @@ def alert_app(fake_slack: FakeSlack, team: TeamConfig) -> Iterator[Callable[...,
                 alert_channel=CHANNEL,
                 leads_channel=LEADS_CHANNEL,
             )
-            app = build_app(settings, lambda: ledger, team)
-            runtime = register_alert_listeners(
-                app, ledger, settings, team, config=only_unacknowledged(), mfa_timeout_s=mfa_timeout_s
+            built = build_assistant(
+                settings, lambda: ledger, team, escalations=only_unacknowledged(), mfa_timeout_s=mfa_timeout_s
             )
+            app, runtime = built.app, built.alerts
+            assert runtime is not None
             url = stack.enter_context(serve_in_thread(app))
             client = SlackClient(url, fake_slack)
             stack.callback(client.http.close)
