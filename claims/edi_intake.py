@@ -15,6 +15,12 @@ database transaction. Only an import without errors is remembered by the file's 
 file can be imported again once fixed; every record carries a key built from the interchange and
 transaction control numbers, so the same content re-read (``force``) or re-sent in another file is
 skipped.
+
+Acknowledgments of our own corrected claims move their submission on (`acknowledge_submissions`): a
+999 names the group it answers (AK102), and a submission's 837P has ISA13 = GS06 = its id
+(bots.resubmission), so the 999 finds it by ISA13; a 277CA's claim finds the claim's submission that
+waits for its acknowledgment (`sending` or `sent` on the clearinghouse route). A 999 proves the
+clearinghouse took the claim, which also resolves a submission left `sending` by a crash.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ from claims.models import (
     Payment,
     PaymentMethod,
     StatusCheck,
+    Submission,
+    SubmissionRoute,
+    SubmissionState,
     utc_now,
 )
 from claims.phi import MASK, UNKNOWN_BIRTH_DATE, PhiScrubber
@@ -164,6 +173,7 @@ class EdiImportSummary(BaseModel):
     payments: int = 0
     acknowledgments_accepted: int = 0
     acknowledgments_rejected: int = 0
+    submissions_acknowledged: int = 0  # our corrected claims whose 999 / 277CA this import recorded
     eligibility_results: int = 0  # read, not recorded: eligibility is asked with `eligibility check`
     errors: int = 0
     warnings: int = 0
@@ -820,6 +830,7 @@ def _import_document(ledger: Ledger, document: X12Document, result: FileImport, 
                 accepted = ack.status_code in {"A", "E"}
                 summary.acknowledgments_accepted += int(accepted)
                 summary.acknowledgments_rejected += int(not accepted)
+            summary.submissions_acknowledged += acknowledge_submissions(ledger, transaction)
             continue
         if isinstance(transaction, EligibilityResponse):
             result.eligibility_results += len(transaction.results)
@@ -837,6 +848,59 @@ def _import_document(ledger: Ledger, document: X12Document, result: FileImport, 
                     _keep_rejected(writer, document, item)
                 else:
                     _record_item(writer, item, result.claims, summary)
+        if isinstance(transaction, ClaimStatusResponse) and transaction.kind == "277CA":
+            summary.submissions_acknowledged += acknowledge_submissions(ledger, transaction)
+
+
+#: Submissions still waiting for what the clearinghouse says about them.
+_AWAITING_ACK = frozenset({SubmissionState.SENDING, SubmissionState.SENT})
+
+
+def _with_code(submission: Submission, code: str) -> tuple[str, ...]:
+    return (*(c for c in submission.ack_codes if c.split(":")[0] != code.split(":")[0]), code)
+
+
+def acknowledge_submissions(ledger: Ledger, transaction: ImplementationAcknowledgment | ClaimStatusResponse) -> int:
+    """Record a 999's or a 277CA's verdict on the submissions it answers; how many it moved on."""
+    moved = 0
+    if isinstance(transaction, ImplementationAcknowledgment):
+        group = transaction.group_control_number.strip()
+        if not group.isdigit() or len(group) > 9:
+            return 0
+        verdict = transaction.group_status_code or (
+            "A" if all(a.accepted for a in transaction.transaction_acks) else "R"
+        )
+        for ours in ledger.submissions(interchange_control_number=f"{int(group):09d}"):
+            if ours.state not in _AWAITING_ACK or ours.id is None:
+                continue
+            accepted = verdict in {"A", "E"}
+            ledger.update_submission(
+                ours.id,
+                state=SubmissionState.SENT if accepted else SubmissionState.REJECTED,
+                ack_codes=_with_code(ours, f"999:{verdict}"),
+            )
+            moved += 1
+        return moved
+    waiting: dict[str, Submission] = {}  # one look-up for the set, however many claims it answers
+    for state in _AWAITING_ACK:
+        for sent in ledger.submissions(state=state):
+            if sent.route is SubmissionRoute.API and sent.id is not None:
+                waiting[sent.claim_id] = sent
+    for claim in transaction.claims:
+        code = claim.primary_status
+        submission = waiting.get(claim.patient_control_number or claim.trace_number)
+        if code is None or submission is None or submission.id is None:
+            continue
+        status = status_from_277(code.category, code.status)
+        rejected = status in (ClaimStatus.REJECTED, ClaimStatus.NOT_FOUND)
+        ledger.update_submission(
+            submission.id,
+            state=SubmissionState.REJECTED if rejected else SubmissionState.ACCEPTED,
+            ack_codes=_with_code(submission, f"277CA:{code}"),
+            payer_claim_number=claim.payer_claim_control_number or submission.payer_claim_number,
+        )
+        moved += 1
+    return moved
 
 
 def _document_findings(document: X12Document) -> list[FindingLine]:
