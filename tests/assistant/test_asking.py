@@ -49,6 +49,7 @@ def test_claim_status_is_a_private_card_with_codes_denials_and_buttons(
         "via portal",
         "M.Q.",
         "[PHI]",  # the payer's own words named the patient: masked before they reach Slack
+        "*Next step:*",  # the denial playbook's recommendation for CO-50
     ):
         assert shown in card, shown
     action_ids = [e["action_id"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
