@@ -58,6 +58,8 @@ from claims.team import Role, TeamConfig
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from claims.denials import DenialPlaybook
+
 log = structlog.get_logger("assistant.alerts")
 
 DENIAL_KINDS = frozenset({EventKind.DENIED, EventKind.PARTIALLY_PAID})
@@ -178,6 +180,7 @@ class DenialView(BaseModel):
     snoozed_until: datetime | None
     closed_status: str | None
     assignee_name: str | None = None
+    recommendation: str | None = None  # the denial playbook's next step (claims.denials)
 
 
 def _money(amount: Decimal) -> str:
@@ -249,6 +252,14 @@ def denial_blocks(view: DenialView, snooze_hours: Sequence[int]) -> list[dict[st
         {
             "type": "section",
             "text": {"type": "mrkdwn", "text": "*Reason*\n" + ("\n".join(view.reasons) or "none given")},
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*Recommended next step*\n"
+                + (view.recommendation or "The payer gave no reason code here: read the remittance (835)."),
+            },
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _state_line(view)}]},
     ]
@@ -359,6 +370,7 @@ class Dispatcher:
     config: EscalationConfig = field(default_factory=EscalationConfig)
     schedule_timezone: str = "UTC"
     codesets: CodeSets = field(default_factory=CodeSets)
+    _denial_playbook: DenialPlaybook | None = field(default=None, init=False, repr=False)
 
     # --- views ----------------------------------------------------------------------------------
 
@@ -370,11 +382,14 @@ class Dispatcher:
             .order_by(denial_alerts.c.id)
         ).all()
         from assistant.assignments import assignee_of
+        from claims.deadlines import current_check
 
         views = []
         for row in rows:
             summary = self.ledger.summary(row.claim_id)
             assignee = assignee_of(self.ledger, row.claim_id)
+            check = current_check(self.ledger.history(row.claim_id))
+            found = self._playbook().recommend_claim(check.denials, row.payer_id) if check else None
             since: date = row.submitted_date or row.service_date_from
             views.append(
                 DenialView(
@@ -390,9 +405,17 @@ class Dispatcher:
                     snoozed_until=row.snoozed_until if row.snoozed_until and row.snoozed_until > now else None,
                     closed_status=row.closed_status,
                     assignee_name=assignee.assignee_name if assignee else None,
+                    recommendation=found.next_step if found else None,
                 )
             )
         return views
+
+    def _playbook(self) -> DenialPlaybook:
+        if self._denial_playbook is None:
+            from claims.denials import load_denial_playbook
+
+            self._denial_playbook = load_denial_playbook(codes=self.codesets)
+        return self._denial_playbook
 
     def _reason_text(self, code: str) -> str:
         if ":" in code:  # a 277's category:status pair (no CARC on a 277)

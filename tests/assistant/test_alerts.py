@@ -142,6 +142,7 @@ def test_a_sweep_that_records_a_denial_alerts_once_in_the_channel(
         blocks = str(alert["blocks"])
         for action in ("alert_ack", "alert_assign", "claim_resubmit", "alert_escalate", "alert_snooze"):
             assert action in blocks
+        assert "Denied" in blocks and "Age" in blocks and "Recommended next step" in blocks
     assert swept.pending_events() == []  # the outbox is drained
     # the same denial never alerts twice: another pass, and the outbox delivered again from scratch
     asyncio.run(dispatcher.run_once(MONDAY_9))

@@ -48,7 +48,7 @@ def alert_app(fake_slack: FakeSlack, team: TeamConfig) -> Iterator[Callable[...,
 
     with ExitStack() as stack:
 
-        def start(ledger: Ledger, mfa_timeout_s: float = 10.0) -> Started:
+        def start(ledger: Ledger, mfa_timeout_s: float = 60.0) -> Started:
             settings = SlackSettings(
                 bot_token=BOT_TOKEN,
                 signing_secret=SIGNING_SECRET,
@@ -197,7 +197,7 @@ def test_the_mfa_code_comes_from_the_credentials_owner_in_a_modal(
         assert dm["channel"] == "D0SPECIAL" and "SUNRISE asks for a one-time code" in dm["text"]
         request_id = dm["blocks"][1]["elements"][0]["value"]
         slack.action(OPEN, request_id, user_id=SPECIALIST)
-        [opened] = fake_slack.wait_for("views.open")
+        [opened] = fake_slack.wait_for("views.open", timeout=30)
         assert opened["view"]["callback_id"] == SUBMIT and opened["view"]["private_metadata"] == request_id
         values = {CODE_BLOCK: {CODE_INPUT: {"type": "plain_text_input", "value": "48 1516"}}}
         by_lead = slack.submit(SUBMIT, request_id, values, user_id=LEAD)
