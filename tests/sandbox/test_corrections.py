@@ -256,3 +256,24 @@ def test_reset_forgets_every_correction(clearinghouse: httpx.Client, sandbox: Sa
         assert httpx.get(admin.endpoint.admin_url + "/corrections").json() == []
     [again] = ask_status(clearinghouse, [claim]).values()
     assert str(again.primary_status).startswith(claim.payer.category_code)
+
+
+def test_sunrise_form_keeps_its_ids_in_layout_2_and_refuses_a_post_without_its_token(
+    sandbox: SandboxEndpoints,
+) -> None:
+    claim = pick_claim("SUNRISE", Outcome.DENIED)
+    key = PayerBook(load_world(), "SUNRISE").key_of(claim)
+    with (
+        httpx.Client(base_url=sandbox.url(ServerName.SUNRISE), timeout=10) as portal,
+        SandboxAdmin(sandbox[ServerName.SUNRISE]) as admin,
+    ):
+        sign_in_over_http(portal, ServerName.SUNRISE)
+        admin.set_faults(layout_version=2)
+        detail = portal.get(f"/claims/{key}").text
+        form = portal.get(f"/claims/{key}/correct").text
+        forged = portal.post(f"/claims/{key}/correct", data={"step": "submit", "csrf_token": "forged"})
+    assert 'data-layout="2"' in detail and 'id="correct-claim"' in detail
+    for element in ('id="correction-form"', 'class="correction-line"', 'id="frequency_code"', 'id="correction-review"'):
+        assert element in form
+    assert forged.status_code == 400 and 'id="correction-error"' in forged.text
+    assert httpx.get(sandbox[ServerName.SUNRISE].admin_url + "/corrections").json() == []
