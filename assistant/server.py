@@ -122,20 +122,29 @@ def serve_in_thread(app: AsyncApp, healthy: Health = lambda: True, host: str = "
         sock.close()
 
 
-def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
-    """Socket Mode until SIGTERM/SIGINT, then the websocket is closed and the process exits 0."""
+async def socket_mode_until(
+    app: AsyncApp, app_token: str, stopped: asyncio.Event, on_connected: Callable[[], None] = lambda: None
+) -> None:
+    """Socket Mode on the running loop until `stopped` is set, then the websocket is closed."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    on_connected()
+    try:
+        await stopped.wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
+    """Socket Mode until SIGTERM/SIGINT, then the websocket is closed and the process exits 0."""
+
     async def run() -> None:
-        handler = AsyncSocketModeHandler(app, app_token)
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop, stopped.set)
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        try:
-            await stopped.wait()
-        finally:
-            await handler.close_async()  # type: ignore[no-untyped-call]
+        await socket_mode_until(app, app_token, stopped)
 
     asyncio.run(run())

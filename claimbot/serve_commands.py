@@ -5,18 +5,24 @@ Roles (`--role`):
   embedded SQLite ledger its status sweep runs in this process; on PostgreSQL (team mode) it plans the
   sweep and queues one job per payer for the workers (`bots.schedule.team_status_sweep_job`).
 - `worker` (PostgreSQL only): works queued payer jobs (bots.workers, what `claimbot worker` does).
-- `slack`: the Slack app — not in this build yet: the role says so and exits.
-- `all` (default): the scheduler, plus a worker on PostgreSQL, in this one process.
+- `slack`: the Slack app (assistant.app, what `claimbot slack serve` does): over HTTP its events,
+  commands and interactivity come to `POST /slack/events` on this process's port; with `--slack-socket`
+  it opens a Socket Mode websocket instead. With SLACK_ALERT_CHANNEL set, the denial alerts' dispatcher
+  runs beside it (assistant.jobs).
+- `all` (default): the scheduler, plus a worker on PostgreSQL, plus the Slack app when SLACK_BOT_TOKEN
+  is set, in this one process.
 
 Every process serves one small HTTP server (`--port`, default 9464): `GET /healthz` (the process is
 alive), `GET /readyz` (the ledger answers and is migrated, and every role has started; 503 while
-starting or stopping) and `GET /metrics` (Prometheus, claimbot.metrics).
+starting or stopping) and `GET /metrics` (Prometheus, claimbot.metrics); and `POST /slack/events`
+for the slack role over HTTP.
 
 SIGTERM or SIGINT stops it cleanly, exit 0: /readyz turns 503, the scheduler starts no new job and the
 sweep in flight ends as `claimbot scheduler run`'s does (answers being written are written whole, the
 claims not yet answered stay planned, the sweep is marked interrupted and the next run continues it);
-a worker gives its running jobs `--grace` seconds, then they go back to the queue. Then the HTTP
-server closes. Logs are structured (CLAIMBOT_LOG_FORMAT=json for production).
+a worker gives its running jobs `--grace` seconds, then they go back to the queue; the Slack app's
+websocket and alert dispatcher close. Then the HTTP server closes (requests in flight finish).
+Logs are structured (CLAIMBOT_LOG_FORMAT=json for production).
 
 The bots, the ledger, uvicorn and Starlette are imported inside the command (tests/claimbot/test_startup.py).
 """
@@ -36,13 +42,15 @@ from claimbot.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn
+    from slack_bolt.app.async_app import AsyncApp
     from starlette.applications import Starlette
 
+    from assistant.settings import SlackSettings
     from claimbot.metrics import ServeMetrics
     from claims.ledger import Ledger
+    from claims.team import TeamConfig
 
 DEFAULT_PORT = 9464
-SLACK_NOT_AVAILABLE = "the Slack app cannot be served by claimbot serve in this build yet (no Slack server to start)"
 
 
 class Role(StrEnum):
@@ -60,23 +68,25 @@ class ServeState:
     started: set[Role] = field(default_factory=set)
     stopping: bool = False
 
-    def waiting_for(self) -> list[Role]:
-        return [role for role in self.roles if role not in self.started]
 
-
-def roles_for(role: Role, team_mode: bool) -> list[Role]:
+def roles_for(role: Role, team_mode: bool, slack_configured: bool) -> list[Role]:
     """The roles one process serves. A worker needs the PostgreSQL ledger (procrastinate lives there)."""
     if role is Role.ALL:
-        return [Role.SCHEDULER, Role.WORKER] if team_mode else [Role.SCHEDULER]
+        return [
+            Role.SCHEDULER,
+            *([Role.WORKER] if team_mode else []),
+            *([Role.SLACK] if slack_configured else []),
+        ]
     return [role]
 
 
-def http_app(state: ServeState, metrics: ServeMetrics, ledger: Ledger) -> Starlette:
-    """The three endpoints; each ledger read runs in a thread, off the loop the bots share."""
+def http_app(state: ServeState, metrics: ServeMetrics, ledger: Ledger, slack: AsyncApp | None = None) -> Starlette:
+    """The three endpoints, and the Slack app's POST /slack/events when given; each ledger read runs in a
+    thread, off the loop the bots share."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
+    from starlette.routing import BaseRoute, Mount, Route
 
     from claims.ledger import is_current
 
@@ -103,13 +113,16 @@ def http_app(state: ServeState, metrics: ServeMetrics, ledger: Ledger) -> Starle
 
         return Response(await asyncio.to_thread(metrics.exposition), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_page, methods=["GET"]),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+    ]
+    if slack is not None:
+        from assistant.server import asgi_app
+
+        routes.append(Mount("/", app=asgi_app(slack)))  # POST /slack/events, signature checked by Bolt
+    return Starlette(routes=routes)
 
 
 def http_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
@@ -161,18 +174,24 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
                 "--run-now", help="Scheduler: also run this job at once (status_sweep, eligibility_sweep, ...)."
             ),
         ] = None,
+        slack_socket: Annotated[
+            bool,
+            typer.Option(
+                "--slack-socket", help="Slack: Socket Mode (SLACK_APP_TOKEN) instead of POST /slack/events on --port."
+            ),
+        ] = False,
     ) -> None:
         """Run the scheduler, the bots and the Slack app (or one role) until SIGTERM; exits 0 after a clean stop."""
         import contextlib
 
         import sqlalchemy as sa
 
+        from assistant.settings import SlackSettings
         from bots import schedule
         from claimbot.scheduler_commands import schedule_config
 
-        if role is Role.SLACK:
-            fail(Exit.USAGE, SLACK_NOT_AVAILABLE)
         settings = Settings()
+        slack = SlackSettings()
         team_mode = sa.engine.make_url(settings.ledger_url).get_backend_name() == "postgresql"
         if role is Role.WORKER and not team_mode:
             from bots.workers import TeamModeError, libpq_dsn
@@ -182,7 +201,8 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             except TeamModeError as error:
                 fail(Exit.LEDGER, str(error))
         ledger = open_ledger(settings)  # the schema is current, or a plain-words exit 5
-        roles = roles_for(role, team_mode)
+        roles = roles_for(role, team_mode, slack.bot_token is not None)
+        team = _slack_team(settings, slack, slack_socket) if Role.SLACK in roles else None
         config = schedule_config(settings)
         funcs = {schedule.STATUS_SWEEP: "bots.schedule:team_status_sweep_job"} if team_mode else None
         specs = schedule.job_specs(config, funcs)
@@ -198,6 +218,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         run = _Serve(settings, open_ledger, ledger, roles, host, port)
         run.scheduler_args = (config, specs, wanted)
         run.worker_args = (concurrency, grace)
+        run.slack_args = (slack, team, slack_socket)
         try:
             with contextlib.ExitStack() as stack:
                 if Role.SCHEDULER in roles:
@@ -208,6 +229,18 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         finally:
             ledger.close()
         raise typer.Exit(code)
+
+
+def _slack_team(settings: Settings, slack: SlackSettings, socket_mode: bool) -> TeamConfig:
+    """The team the Slack app checks permissions against; a plain exit 3 naming what is missing."""
+    from assistant.settings import SlackSettingsError
+    from claims.team import TeamConfigError, load_team
+
+    try:
+        slack.require(socket_mode=socket_mode)
+        return load_team(settings.team_file)
+    except (SlackSettingsError, TeamConfigError) as error:
+        fail(Exit.BAD_INPUT, str(error))
 
 
 class _Serve:
@@ -230,6 +263,8 @@ class _Serve:
         self.port = port
         self.scheduler_args: tuple[Any, ...] = ()
         self.worker_args: tuple[int, float] = (2, 30.0)
+        self.slack_args: tuple[Any, ...] = ()
+        self.slack_app: AsyncApp | None = None
 
     async def main(self) -> int:
         import signal
@@ -244,7 +279,14 @@ class _Serve:
             loop.add_signal_handler(sig, stop.set)
         metrics = ServeMetrics(self.ledger, [r.value for r in self.state.roles])
         metrics.listen_to_logs(self.settings.log_level)
-        server = http_server(http_app(self.state, metrics, self.ledger), self.host, self.port)
+        if Role.SLACK in self.state.roles:
+            from assistant.app import build_app
+
+            slack, team, _ = self.slack_args
+            self.slack_app = build_app(slack, lambda: self.ledger, team, claimbot_settings=self.settings)
+        over_http = self.slack_app is not None and not self.slack_args[2]
+        app = http_app(self.state, metrics, self.ledger, self.slack_app if over_http else None)
+        server = http_server(app, self.host, self.port)
         serving = asyncio.create_task(server.serve())
         while not server.started:
             if serving.done():  # the port is taken, or the address cannot be bound
@@ -257,7 +299,7 @@ class _Serve:
             "serving",
             roles=[r.value for r in self.state.roles],
             port=port,
-            endpoints=["/healthz", "/readyz", "/metrics"],
+            endpoints=["/healthz", "/readyz", "/metrics", *(["/slack/events"] if over_http else [])],
         )
         roles = [asyncio.create_task(self._run(role, stop), name=role.value) for role in self.state.roles]
         failed = False
@@ -281,6 +323,8 @@ class _Serve:
     def _run(self, role: Role, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         if role is Role.SCHEDULER:
             return self._scheduler(stop)
+        if role is Role.SLACK:
+            return self._slack(stop)
         return self._worker(stop)
 
     async def _scheduler(self, stop: asyncio.Event) -> None:
@@ -303,3 +347,31 @@ class _Serve:
         finally:
             await browser.close()
             runtime.ledger.close()
+
+    async def _slack(self, stop: asyncio.Event) -> None:
+        """The Slack app: its requests come through the HTTP server (or a Socket Mode websocket); the
+        alert dispatcher, when SLACK_ALERT_CHANNEL is set, runs on its own thread beside it."""
+        import contextlib
+
+        slack, _, socket_mode = self.slack_args
+        assert self.slack_app is not None  # built in main()
+        alerts = contextlib.ExitStack()
+        if slack.alert_channel:
+            from assistant.jobs import dispatcher_for, dispatcher_running
+
+            alerts.enter_context(dispatcher_running(dispatcher_for(self.settings, slack, self.ledger)))
+        try:
+            if socket_mode:
+                from assistant.server import socket_mode_until
+
+                await socket_mode_until(
+                    self.slack_app,
+                    slack.app_token.get_secret_value(),
+                    stop,
+                    on_connected=lambda: self.state.started.add(Role.SLACK),
+                )
+            else:
+                self.state.started.add(Role.SLACK)
+                await stop.wait()
+        finally:
+            await asyncio.to_thread(alerts.close)  # the dispatcher's pass in flight ends first

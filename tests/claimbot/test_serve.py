@@ -253,11 +253,17 @@ def test_serve_scraped_mid_sweep_then_sigterm_leaves_nothing_half_written(
         assert ledger.resumable_sweep() == sweep
 
 
-def test_roles_this_ledger_cannot_serve_are_refused_in_plain_words(runner: CliRunner, data_dir: Path) -> None:
+def test_roles_this_ledger_cannot_serve_are_refused_in_plain_words(
+    runner: CliRunner, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [k for k in os.environ if k.startswith("SLACK_")]:
+        monkeypatch.delenv(name)
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     worker = runner.invoke(app, ["serve", "--role", "worker"])
     assert worker.exit_code == 5 and "team mode (claimbot worker) needs the ledger on PostgreSQL" in worker.stderr
     slack = runner.invoke(app, ["serve", "--role", "slack"])
-    assert slack.exit_code == 2 and "Slack app" in slack.stderr
+    assert slack.exit_code == 3 and "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in slack.stderr
+    socket_mode = runner.invoke(app, ["serve", "--role", "slack", "--slack-socket"])
+    assert socket_mode.exit_code == 3 and "SLACK_APP_TOKEN" in socket_mode.stderr
     unknown = runner.invoke(app, ["serve", "--run-now", "nightly"])
     assert unknown.exit_code == 2 and "--run-now takes one of" in unknown.stderr
