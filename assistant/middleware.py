@@ -21,7 +21,7 @@ import asyncio
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from assistant.identity import Identity
+from assistant.intents import IntentKind, parse_command
 from claims.ledger import Ledger
 from claims.ledger.schema import claims
 from claims.models import DEDUPE_KEY_MAX, Action, ActionOutcome, Patient
@@ -291,8 +292,6 @@ def request_kind(body: Mapping[str, Any]) -> tuple[str, str]:
 
 def _claim_ref(kind: str, body: Mapping[str, Any]) -> str | None:
     """The claim a request is about, as the request says it (verified against the ledger before audit)."""
-    from assistant.intents import IntentKind, parse_command
-
     if kind == "action":
         value = (body.get("actions") or [{}])[0].get("value")
         return value if isinstance(value, str) else None
@@ -377,6 +376,16 @@ def _refusal_text(need: Need) -> str:
     return REFUSAL.format(need=need.value)
 
 
+_telling: set[asyncio.Task[Any]] = set()
+
+
+def _after_ack(work: Coroutine[Any, Any, Any]) -> None:
+    """Tell the person after the ack has gone (the refusal's 200 must not wait for Slack's Web API)."""
+    task = asyncio.get_running_loop().create_task(work)
+    _telling.add(task)
+    task.add_done_callback(_telling.discard)
+
+
 def permission_middleware(permissions: Permissions, auditor: Auditor) -> Callable[..., Awaitable[BoltResponse | None]]:
     async def authorize(context: AsyncBoltContext, body: dict[str, Any], next: Next) -> BoltResponse | None:
         actor: Actor | None = context.get("actor")
@@ -409,11 +418,16 @@ def permission_middleware(permissions: Permissions, auditor: Auditor) -> Callabl
                 },
             )
         if kind == "action" and context.respond is not None and context.response_url:
-            await context.respond(text=text, response_type="ephemeral", replace_original=False)
+            _after_ack(context.respond(text=text, response_type="ephemeral", replace_original=False))
         elif kind == "event" and context.channel_id:
             event = body.get("event") or {}
-            await context.client.chat_postEphemeral(
-                channel=context.channel_id, user=user_id, text=text, thread_ts=event.get("thread_ts") or event.get("ts")
+            _after_ack(
+                context.client.chat_postEphemeral(
+                    channel=context.channel_id,
+                    user=user_id,
+                    text=text,
+                    thread_ts=event.get("thread_ts") or event.get("ts"),
+                )
             )
         return BoltResponse(status=200, body="")
 

@@ -201,3 +201,17 @@ def test_the_assistant_panel_suggests_prompts_then_answers_in_the_thread(
     assert greeting["thread_ts"] == answer["thread_ts"] == "1700000300.000100"
     assert answer["text"] == f"Claim {PAID_CLAIM}: paid"
     assert_no_phi(fake_slack, billing_ledger)
+
+
+def test_a_dm_from_someone_without_a_role_is_refused_privately(
+    start_slack_app: StartApp, fake_slack: FakeSlack, billing_ledger: Ledger
+) -> None:
+    slack = start_slack_app(billing_ledger)
+    dm = {"type": "message", "channel_type": "im", "user": OUTSIDER, "channel": "D0NOBODY", "ts": "1700000400.000100"}
+    slack.event({**dm, "text": f"status of claim {DENIED_CLAIM}"})
+    (refused,) = fake_slack.wait_for("chat.postEphemeral")
+    assert (refused["channel"], refused["user"]) == ("D0NOBODY", OUTSIDER)
+    assert "only answer people on the claims team" in refused["text"]
+    fake_slack.wait_quiet()
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert [a.outcome for a in billing_ledger.actions_for()] == [ActionOutcome.REFUSED]
