@@ -6,7 +6,8 @@ clock for what takes time. Each test ends with the PHI scan of everything Slack 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,10 @@ from bots.planner import plan_from_ledger
 from bots.sweep import PayerLimits, plan_to_sweep, run_sweep
 from claimbot.demo import sample_claims_csv
 from claims.importing import import_claims_csv
-from claims.ledger import Ledger
+from claims.ledger import Ledger, upgrade
 from claims.ledger.schema import events
 from claims.models import CheckSource, EventKind, StatusCheck, utc_now
-from claims.payer_config import load_payer_config
+from claims.payer_config import load_payer_config, load_payers
 from claims.status import ClaimStatus
 from portal_adapters.clearinghouse import ClearinghouseAdapter
 from portal_adapters.contract import PayerAdapter
@@ -76,31 +77,49 @@ def practice_csv(folder: Path, per_payer: int = 40) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def swept_file(sandbox: SandboxEndpoints, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Part of the demo practice after one status sweep of 4 claims per payer over the sandbox clearinghouse,
+    swept once per test process; each test gets its own copy of the file (`swept`)."""
+    folder = tmp_path_factory.mktemp("swept")
+    url = f"sqlite:///{folder / 'ledger.sqlite3'}"
+    upgrade(url)
+    ledger = Ledger.connect(url)
+    try:
+        ledger.sync_payers(load_payers(REPO / "config" / "payers.yaml"))
+        reset_all(sandbox)
+        import_claims_csv(ledger, practice_csv(folder))
+        rules = load_payer_config(REPO / "config" / "payers.yaml").rules()
+        plan = plan_from_ledger(ledger, rules, utc_now().date(), limit_per_payer=4)
+        sweep_id = plan_to_sweep(ledger, plan, dict.fromkeys(rules, "api"), trigger="test")
+        adapters: dict[str, PayerAdapter | str] = {
+            p: ClearinghouseAdapter(p, sandbox.url(ServerName.CLEARINGHOUSE), SecretStr(CLEARINGHOUSE_API_KEY))
+            for p in PAYERS
+        }
+
+        async def sweep() -> None:
+            try:
+                await run_sweep(ledger, sweep_id, adapters, dict.fromkeys(PAYERS, FAST), RetryPolicy(2, 0.0), no_sleep)
+            finally:
+                for adapter in adapters.values():
+                    assert not isinstance(adapter, str)
+                    await adapter.close()
+
+        asyncio.run(sweep())
+    finally:
+        ledger.close()  # checkpoints the WAL into the file
+    return folder / "ledger.sqlite3"
+
+
 @pytest.fixture
-def swept(sqlite_ledger: Ledger, sandbox: SandboxEndpoints, tmp_path: Path) -> Ledger:
-    """Part of the demo practice after one status sweep of 4 claims per payer over the sandbox clearinghouse."""
-    reset_all(sandbox)
-    import_claims_csv(sqlite_ledger, practice_csv(tmp_path))
-    rules = load_payer_config(REPO / "config" / "payers.yaml").rules()
-    plan = plan_from_ledger(sqlite_ledger, rules, utc_now().date(), limit_per_payer=4)
-    sweep_id = plan_to_sweep(sqlite_ledger, plan, dict.fromkeys(rules, "api"), trigger="test")
-    adapters: dict[str, PayerAdapter | str] = {
-        p: ClearinghouseAdapter(p, sandbox.url(ServerName.CLEARINGHOUSE), SecretStr(CLEARINGHOUSE_API_KEY))
-        for p in PAYERS
-    }
-
-    async def sweep() -> None:
-        try:
-            await run_sweep(
-                sqlite_ledger, sweep_id, adapters, dict.fromkeys(PAYERS, FAST), RetryPolicy(2, 0.0), no_sleep
-            )
-        finally:
-            for adapter in adapters.values():
-                assert not isinstance(adapter, str)
-                await adapter.close()
-
-    asyncio.run(sweep())
-    return sqlite_ledger
+def swept(swept_file: Path, tmp_path: Path) -> Iterator[Ledger]:
+    copy = tmp_path / "ledger.sqlite3"
+    shutil.copyfile(swept_file, copy)
+    ledger = Ledger.connect(f"sqlite:///{copy}")
+    try:
+        yield ledger
+    finally:
+        ledger.close()
 
 
 def denial_events(ledger: Ledger) -> list[str]:

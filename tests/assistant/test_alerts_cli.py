@@ -13,7 +13,7 @@ from claimbot.cli import app
 from claims.ledger import Ledger
 from tests.assistant.conftest import BOT_TOKEN, CHANNEL, assert_no_phi
 from tests.assistant.fake_slack import FakeSlack
-from tests.assistant.test_alerts import alerts_in_channel, denial_events, swept  # noqa: F401
+from tests.assistant.test_alerts import alerts_in_channel, denial_events, swept, swept_file  # noqa: F401
 
 
 def test_one_pass_from_the_command_line(

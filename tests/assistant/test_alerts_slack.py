@@ -35,7 +35,7 @@ from tests.assistant.conftest import (
     assert_no_phi,
 )
 from tests.assistant.fake_slack import FakeSlack
-from tests.assistant.test_alerts import LEADS_CHANNEL, only_unacknowledged, swept  # noqa: F401
+from tests.assistant.test_alerts import LEADS_CHANNEL, only_unacknowledged, swept, swept_file  # noqa: F401
 
 Started = tuple[SlackClient, AlertRuntime]
 

@@ -33,7 +33,7 @@ from claims.reports import BUCKET_LABELS, open_balance
 from claims.status import ClaimStatus
 from tests.assistant.conftest import BOT_TOKEN, CHANNEL, assert_no_phi
 from tests.assistant.fake_slack import FakeSlack
-from tests.assistant.test_alerts import PAYERS, swept  # noqa: F401  (the swept practice fixture)
+from tests.assistant.test_alerts import PAYERS, swept, swept_file  # noqa: F401  (the swept practice)
 
 DIGEST_CHANNEL = "C0DIGEST"
 
