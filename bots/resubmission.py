@@ -82,7 +82,7 @@ from claims.models import (
     SubmissionState,
     utc_now,
 )
-from claims.payer_config import DeadlineRules, PayerEntry, load_payer_entries
+from claims.payer_config import DeadlineRules, PayerConfig, PayerEntry
 from claims.phi import PhiScrubber
 from claims.status import ClaimStatus, status_from_277
 from claims.team import Actor, Role, TeamConfig
@@ -269,9 +269,8 @@ def apply_changes(claim: Claim, changes: dict[str, str]) -> Claim:
         elif path in FIELD_PATHS:
             data[path] = _typed(path, path, value)
         else:
-            named = (
-                f"'{path}'" if _SAFE_PATH.match(path) else "that field"
-            )  # a typo may hold anything: shown if path-shaped
+            # a typo may hold anything: it is repeated only when it has the shape of a path
+            named = f"'{path}'" if _SAFE_PATH.match(path) else "that field"
             raise ChangeError(f"{named} is not a field that can be changed (known: {', '.join(FIELD_PATHS)})")
     try:
         return Claim.model_validate(data)
@@ -456,10 +455,6 @@ class ConfiguredRoutes:
             for adapter in built:
                 await adapter.close()
 
-    @classmethod
-    def from_files(cls, payers_file: Path, data_dir: Path, playbooks_dir: Path, **options: Any) -> ConfiguredRoutes:
-        return cls(load_payer_entries(payers_file), data_dir, playbooks_dir, **options)
-
 
 # --- the service -------------------------------------------------------------------------------------
 
@@ -469,6 +464,17 @@ class _Refused(Exception):
         super().__init__(message)
         self.refusal = refusal
         self.message = message
+
+    def outcome(self, submission: Submission | None = None) -> ResubmissionOutcome:
+        """The refusal as an outcome, naming the submission it was about (approve, cancel)."""
+        return ResubmissionOutcome(
+            state=ResubmissionState.REFUSED,
+            message=self.message,
+            claim_id=submission.claim_id if submission else None,
+            refusal=self.refusal,
+            submission_id=submission.id if submission else None,
+            submission_state=submission.state if submission else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -518,6 +524,20 @@ class ResubmissionService:
         self.status_retry = status_retry
         self.today = today
 
+    @classmethod
+    def configured(
+        cls,
+        ledger: Ledger,
+        team: TeamConfig,
+        config: PayerConfig,
+        data_dir: Path,
+        playbooks_dir: Path,
+        evidence_retention_days: int = 30,
+    ) -> ResubmissionService:
+        """The service on an install's own routes and deadlines (payers.yaml): what the CLI and chat use."""
+        routes = ConfiguredRoutes(config.payers, data_dir, playbooks_dir, evidence_retention_days)
+        return cls(ledger, team, routes, config.payers, deadline_rules=config.deadline_rules())
+
     # --- the public API ---------------------------------------------------------------------------
 
     async def request_resubmission(self, request: ResubmissionRequest) -> ResubmissionOutcome:
@@ -525,12 +545,7 @@ class ResubmissionService:
         try:
             outcome = await self._request(request)
         except _Refused as refused:
-            outcome = ResubmissionOutcome(
-                state=ResubmissionState.REFUSED,
-                message=refused.message,
-                claim_id=request.claim_id,
-                refusal=refused.refusal,
-            )
+            outcome = refused.outcome().model_copy(update={"claim_id": request.claim_id})
         await asyncio.to_thread(self._audit, "resubmit.request", request.actor, outcome, request)
         return outcome
 
@@ -540,14 +555,7 @@ class ResubmissionService:
             outcome = await self._approve(submission_id, actor)
         except _Refused as refused:
             found = await asyncio.to_thread(self.ledger.submission, submission_id)
-            outcome = ResubmissionOutcome(
-                state=ResubmissionState.REFUSED,
-                message=refused.message,
-                claim_id=found.claim_id if found else None,
-                refusal=refused.refusal,
-                submission_id=submission_id if found else None,
-                submission_state=found.state if found else None,
-            )
+            outcome = refused.outcome(found)
         await asyncio.to_thread(self._audit, "resubmit.approve", actor, outcome, None)
         return outcome
 
@@ -589,13 +597,7 @@ class ResubmissionService:
                 submission_state=new_state,
             )
         except _Refused as refused:
-            outcome = ResubmissionOutcome(
-                state=ResubmissionState.REFUSED,
-                message=refused.message,
-                claim_id=found.claim_id if found else None,
-                refusal=refused.refusal,
-                submission_id=submission_id if found else None,
-            )
+            outcome = refused.outcome(found)
         self._audit("resubmit.cancel", actor, outcome, None)
         return outcome
 
@@ -689,14 +691,21 @@ class ResubmissionService:
         return _Prepared(base, base_version, corrected, frequency, dict(request.changes), key)
 
     def _as_received(self, current: Claim, submissions: Sequence[Submission]) -> tuple[Claim, int]:
-        """What the payer has: the claim as the last submission the route took sent it, else the current
-        claim. Returns the claim and the ledger version it was built from."""
+        """What the payer has, and the ledger version that holds it: the claim as the last submission the
+        route took sent it (a sent correction is kept as a version of its own), else the current claim."""
         claim_id = current.claim_id
+        versions = self.ledger.claim_versions(claim_id)
         received = [s for s in submissions if s.state in RECEIVED_STATES]
         if not received:
-            return current, self.ledger.claim_versions(claim_id)[-1].version
+            return current, versions[-1].version
         last = max(received, key=lambda s: (s.sent_at or s.requested_at, s.id or 0))
-        return _as_sent(self.ledger.claim_version(claim_id, last.claim_version), last), last.claim_version
+        sent = _as_sent(self.ledger.claim_version(claim_id, last.claim_version), last)
+        held = next((v for v in reversed(versions) if _content(v.claim) == _content(sent)), None)
+        if held is None:  # sent, but not kept as a version (a crash came in between): keep it now
+            with self.ledger.writer() as writer:
+                writer.upsert_claims([sent])
+            return sent, self.ledger.claim_versions(claim_id)[-1].version
+        return held.claim, held.version
 
     def _refuse_open_submissions(self, claim_id: str, retry_of: Submission | None) -> None:
         for other in self.ledger.submissions(claim_id=claim_id):

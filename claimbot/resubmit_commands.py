@@ -50,7 +50,7 @@ def _actor(settings: Settings) -> Actor:
 
 
 def _service(settings: Settings, ledger: Ledger) -> ResubmissionService:
-    from bots.resubmission import ConfiguredRoutes, ResubmissionService
+    from bots.resubmission import ResubmissionService
     from claims.payer_config import PayerConfigError, load_payer_config
     from claims.team import TeamConfigError, load_team
 
@@ -59,10 +59,9 @@ def _service(settings: Settings, ledger: Ledger) -> ResubmissionService:
         team = load_team(settings.team_file)
     except (PayerConfigError, TeamConfigError) as error:
         fail(Exit.BAD_INPUT, str(error))
-    routes = ConfiguredRoutes(
-        config.payers, settings.data_dir, settings.playbooks_dir, settings.evidence_retention_days
+    return ResubmissionService.configured(
+        ledger, team, config, settings.data_dir, settings.playbooks_dir, settings.evidence_retention_days
     )
-    return ResubmissionService(ledger, team, routes, config.payers, deadline_rules=config.deadline_rules())
 
 
 def _changes(pairs: list[str]) -> dict[str, str]:

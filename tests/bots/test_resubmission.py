@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bots.live import live_check
 from bots.planner import plan_sweep
 from bots.resubmission import (
     FIELD_PATHS,
@@ -537,3 +538,40 @@ def test_every_documented_field_path_applies(imported: Ledger) -> None:
         "lines.N.service_date_from",
         "lines.N.service_date_to",
     }
+
+
+async def test_a_second_correction_is_built_on_the_first_and_quotes_the_number_the_payer_gave_it(
+    imported: Ledger, sandbox: SandboxEndpoints, tmp_path: Path
+) -> None:
+    claim = pick(
+        "KEYSTONE",
+        Outcome.PARTIALLY_PAID,
+        lambda c: c.lines[0].paid > 0 and any(line.paid == 0 for line in c.lines),
+    )
+    import_some(imported, tmp_path, claim.claim_id)
+    line = denied_line(claim)
+    charge = f"{claim.lines[0].charge + 10:.2f}"
+    adapter = clearinghouse(sandbox, "KEYSTONE")
+    run = service(imported, FixedRoutes(adapter))
+    try:
+        first = await run.request_resubmission(  # not a fix: the payer pays what it paid and denies the rest again
+            ResubmissionRequest(claim_id=claim.claim_id, changes={"lines.1.charge": charge}, actor=SAM)
+        )
+        assert first.submission_state is SubmissionState.ACCEPTED, first.message
+        too_soon = await run.request_resubmission(
+            ResubmissionRequest(claim_id=claim.claim_id, changes={f"lines.{line}.modifiers": "59"}, actor=SAM)
+        )
+        assert too_soon.refusal is Refusal.ALREADY_CORRECTED, too_soon.message  # no answer to the first seen yet
+        await live_check(imported, adapter, [claim.claim_id], RetryPolicy(max_attempts=1))  # what a sweep does
+        assert imported.current_status(claim.claim_id) is ClaimStatus.PARTIALLY_PAID
+        second = await run.request_resubmission(
+            ResubmissionRequest(claim_id=claim.claim_id, changes={f"lines.{line}.modifiers": "59"}, actor=SAM)
+        )
+    finally:
+        await adapter.close()
+    assert second.submission_state is SubmissionState.ACCEPTED, second.message
+    one, two = imported.submissions(claim_id=claim.claim_id)
+    assert two.original_payer_claim_number == one.payer_claim_number  # the newer number, not the first
+    assert two.claim_version == 2 and two.changes == {f"lines.{line}.modifiers": "59"}
+    sent = imported.claim_versions(claim.claim_id)[-1].claim
+    assert f"{sent.lines[0].charge:.2f}" == charge and sent.lines[line - 1].modifiers == ("59",)  # both changes
