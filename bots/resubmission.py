@@ -546,6 +546,9 @@ class ResubmissionService:
             outcome = await self._request(request)
         except _Refused as refused:
             outcome = refused.outcome().model_copy(update={"claim_id": request.claim_id})
+        except Exception as err:
+            await self._audit_crash("resubmit.request", request.actor, request.claim_id, err, request)
+            raise
         await asyncio.to_thread(self._audit, "resubmit.request", request.actor, outcome, request)
         return outcome
 
@@ -556,6 +559,9 @@ class ResubmissionService:
         except _Refused as refused:
             found = await asyncio.to_thread(self.ledger.submission, submission_id)
             outcome = refused.outcome(found)
+        except Exception as err:
+            await self._audit_crash("resubmit.approve", actor, None, err, None)
+            raise
         await asyncio.to_thread(self._audit, "resubmit.approve", actor, outcome, None)
         return outcome
 
@@ -1069,6 +1075,22 @@ class ResubmissionService:
             )
 
     # --- audit ------------------------------------------------------------------------------------
+
+    async def _audit_crash(
+        self, action: str, actor: Actor, claim_id: str | None, err: Exception, request: ResubmissionRequest | None
+    ) -> None:
+        """An attempt that ended in an unexpected error is audited too (by the error's type, never its text);
+        a submission it left `sending` stays so (module docstring, crash safety)."""
+        log.error("%s failed unexpectedly: %s", action, type(err).__name__)
+        outcome = ResubmissionOutcome(
+            state=ResubmissionState.FAILED,
+            message=f"failed unexpectedly ({type(err).__name__})",
+            claim_id=claim_id,
+        )
+        try:
+            await asyncio.to_thread(self._audit, action, actor, outcome, request)
+        except Exception as audit_err:  # the ledger itself may be what failed: the first error is what matters
+            log.error("%s could not be audited: %s", action, type(audit_err).__name__)
 
     def _audit(
         self, action: str, actor: Actor, outcome: ResubmissionOutcome, request: ResubmissionRequest | None

@@ -575,3 +575,37 @@ async def test_a_second_correction_is_built_on_the_first_and_quotes_the_number_t
     assert two.claim_version == 2 and two.changes == {f"lines.{line}.modifiers": "59"}
     sent = imported.claim_versions(claim.claim_id)[-1].claim
     assert f"{sent.lines[0].charge:.2f}" == charge and sent.lines[line - 1].modifiers == ("59",)  # both changes
+
+
+class CrashesAfterPosting(ClearinghouseAdapter):
+    """Posts the batch, then fails as a bug or a killed process would, before any receipt."""
+
+    async def submit_correction(self, request: Any, *, dry_run: bool = False) -> Any:
+        await self.open()
+        await self._post_batch(request.x12, request.claim.claim_id)
+        raise RuntimeError("killed after the POST")
+
+
+async def test_a_crash_after_the_claim_left_is_audited_and_the_claim_is_never_resent(
+    imported: Ledger, sandbox: SandboxEndpoints
+) -> None:
+    claim = pick("KEYSTONE", Outcome.DENIED, below("900"))
+    status = clearinghouse(sandbox, "KEYSTONE")
+    crashing = CrashesAfterPosting("KEYSTONE", sandbox.url(ServerName.CLEARINGHOUSE), SecretStr(CLEARINGHOUSE_API_KEY))
+    request = ResubmissionRequest(
+        claim_id=claim.claim_id, changes={f"lines.{denied_line(claim)}.modifiers": "59"}, actor=SAM
+    )
+    try:
+        with pytest.raises(RuntimeError):
+            await service(imported, FixedRoutes(status, crashing)).request_resubmission(request)
+        [row] = imported.submissions(claim_id=claim.claim_id)
+        assert row.state is SubmissionState.SENDING and row.interchange_control_number
+        [audit] = [a for a in imported.actions_for(claim.claim_id) if a.action == "resubmit.request"]
+        assert (audit.outcome, audit.detail["state"]) == (ActionOutcome.FAILED, "failed")
+        for again in (request, request.model_copy(update={"changes": {"lines.1.units": "3"}})):
+            refused = await service(imported, FixedRoutes(status)).request_resubmission(again)
+            assert refused.refusal in (Refusal.DUPLICATE, Refusal.UNCONFIRMED), refused.message
+    finally:
+        await status.close()
+        await crashing.close()
+    assert sent_837s(sandbox) == 1  # it reached the clearinghouse once, and was not sent again
