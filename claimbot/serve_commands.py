@@ -30,6 +30,7 @@ The bots, the ledger, uvicorn and Starlette are imported inside the command (tes
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -125,7 +126,21 @@ def http_app(state: ServeState, metrics: ServeMetrics, ledger: Ledger, slack: As
     return Starlette(routes=routes)
 
 
-def http_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The HTTP server's socket, bound before anything starts, so a taken port is a plain error."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        fail(Exit.USAGE, f"cannot listen on {host}:{port} ({error.strerror}): choose another --port")
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def http_server(app: Starlette) -> uvicorn.Server:
     """uvicorn on this process's loop, leaving the signals to `claimbot serve` (it stops the server last)."""
     import contextlib
     from collections.abc import Iterator
@@ -139,8 +154,6 @@ def http_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
 
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
         log_config=None,
         access_log=False,
         lifespan="off",
@@ -215,7 +228,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
                 schedule.cron_trigger(spec.cron, config)
         except schedule.ScheduleError as error:
             fail(Exit.LEDGER, str(error))
-        run = _Serve(settings, open_ledger, ledger, roles, host, port)
+        run = _Serve(settings, open_ledger, ledger, roles, listening_socket(host, port))
         run.scheduler_args = (config, specs, wanted)
         run.worker_args = (concurrency, grace)
         run.slack_args = (slack, team, slack_socket)
@@ -227,6 +240,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         except schedule.SchedulerBusy as error:
             fail(Exit.LEDGER, f"{error}: run one scheduler (serve --role scheduler or all) per ledger")
         finally:
+            run.sock.close()
             ledger.close()
         raise typer.Exit(code)
 
@@ -252,15 +266,13 @@ class _Serve:
         open_ledger: Callable[[Settings], Ledger],
         ledger: Ledger,
         roles: list[Role],
-        host: str,
-        port: int,
+        sock: socket.socket,
     ) -> None:
         self.settings = settings
         self.open_ledger = open_ledger
         self.ledger = ledger
         self.state = ServeState(roles)
-        self.host = host
-        self.port = port
+        self.sock = sock
         self.scheduler_args: tuple[Any, ...] = ()
         self.worker_args: tuple[int, float] = (2, 30.0)
         self.slack_args: tuple[Any, ...] = ()
@@ -286,15 +298,13 @@ class _Serve:
             self.slack_app = build_app(slack, lambda: self.ledger, team, claimbot_settings=self.settings)
         over_http = self.slack_app is not None and not self.slack_args[2]
         app = http_app(self.state, metrics, self.ledger, self.slack_app if over_http else None)
-        server = http_server(app, self.host, self.port)
-        serving = asyncio.create_task(server.serve())
+        server = http_server(app)
+        serving = asyncio.create_task(server.serve(sockets=[self.sock]))
         while not server.started:
-            if serving.done():  # the port is taken, or the address cannot be bound
-                await serving
-                log.error("the HTTP server did not start", port=self.port)
-                return int(Exit.USAGE)
+            if serving.done():
+                await serving  # raises what stopped it
             await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1] if server.servers else self.port
+        port = self.sock.getsockname()[1]
         log.info(
             "serving",
             roles=[r.value for r in self.state.roles],

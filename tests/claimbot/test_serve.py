@@ -265,5 +265,10 @@ def test_roles_this_ledger_cannot_serve_are_refused_in_plain_words(
     assert slack.exit_code == 3 and "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in slack.stderr
     socket_mode = runner.invoke(app, ["serve", "--role", "slack", "--slack-socket"])
     assert socket_mode.exit_code == 3 and "SLACK_APP_TOKEN" in socket_mode.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = runner.invoke(app, ["serve", "--port", str(taken.getsockname()[1])])
+    assert busy.exit_code == 2 and "Address already in use): choose another --port" in busy.stderr
     unknown = runner.invoke(app, ["serve", "--run-now", "nightly"])
     assert unknown.exit_code == 2 and "--run-now takes one of" in unknown.stderr
