@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import claims.ledger.alert_schema
+import claims.ledger.alert_schema  # registers the alert tables on the metadata
 import claims.ledger.assistant_schema  # noqa: F401  (registers the assignments table on the metadata)
 from claims.ledger import Ledger, is_current, upgrade
 from claims.ledger.migrate import alembic_config, head_revision
