@@ -21,11 +21,13 @@ import sqlalchemy as sa
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from assistant.assignments import assignee_of, claims_of
+from assistant.assignments import claims_of
 from assistant.intents import Intent, IntentKind, PayerName, Window
 from claimbot.settings import Settings
 from claims.codesets import CodeKind, CodeSets
-from claims.ledger import ClaimNotFoundError, ClaimSummary, Ledger
+from claims.deadlines import current_check
+from claims.ledger import ClaimSummary, Ledger
+from claims.ledger.assistant_schema import assignments
 from claims.ledger.money import from_cents
 from claims.ledger.schema import claims, denials, events, patients, status_checks
 from claims.models import CheckSource, Denial, EventKind, Patient, StatusCheck, utc_now
@@ -120,6 +122,25 @@ class HelpAnswer(_Answer):
 
 Answer = StatusAnswer | NotFoundAnswer | DenialsAnswer | QueueAnswer | HelpAnswer
 
+#: The status card's claim row: built once (a `/claim status` pays for the query, not for building it).
+_CARD_QUERY = (
+    sa.select(
+        claims.c.claim_id,
+        claims.c.payer_id,
+        claims.c.billed_cents,
+        claims.c.submitted_date,
+        claims.c.service_date_from,
+        patients.c.last_name,
+        patients.c.first_name,
+        patients.c.date_of_birth,
+        patients.c.member_id,
+        assignments.c.assignee_name,
+    )
+    .join(patients, patients.c.id == claims.c.patient_id)
+    .outerjoin(assignments, assignments.c.claim_pk == claims.c.id)
+    .where(claims.c.claim_id == sa.bindparam("claim_id"))
+)
+
 
 def _patients_of(ledger: Ledger, claim_ids: Sequence[str]) -> list[Patient]:
     if not claim_ids:
@@ -195,38 +216,42 @@ class Answers:
     # --- one claim -------------------------------------------------------------------------------
 
     def status(self, claim_id: str) -> StatusAnswer | NotFoundAnswer:
-        try:
-            summary = self.ledger.summary(claim_id)
-            history = self.ledger.history(claim_id)
-        except ClaimNotFoundError:
+        """One query for the claim, its patient (for the guard) and its assignee, then its history."""
+        with self.ledger.engine.connect() as conn:
+            row = conn.execute(_CARD_QUERY, {"claim_id": claim_id}).first()
+        if row is None:
             return self.not_found(claim_id)
-        people = _patients_of(self.ledger, [claim_id])
+        history = self.ledger.history(claim_id)
+        patient = Patient(
+            last_name=row.last_name, first_name=row.first_name, date_of_birth=row.date_of_birth, member_id=row.member_id
+        )
         if self.watch is not None:
-            self.watch(people)
-        scrubber = PhiScrubber(people)
-        informative = [c for c in history if c.status not in UNINFORMATIVE_STATUSES]
-        current = informative[-1] if informative else None
+            self.watch([patient])
+        current = current_check(history)
         latest = history[-1] if history else None
-        holder = assignee_of(self.ledger, claim_id)
+        # the ledger's rule (claims.ledger.Ledger.current_status): the current check, else submitted or unknown
+        status = current.status if current else (ClaimStatus.SUBMITTED if row.submitted_date else ClaimStatus.UNKNOWN)
         return StatusAnswer(
-            claim_id=summary.claim_id,
-            payer_id=summary.payer_id,
-            payer_name=self._payers.get(summary.payer_id, summary.payer_id),
-            patient_initials=summary.patient_initials,
-            status=summary.status,
+            claim_id=row.claim_id,
+            payer_id=row.payer_id,
+            payer_name=self._payers.get(row.payer_id, row.payer_id),
+            patient_initials=f"{row.first_name[:1]}.{row.last_name[:1]}.".upper(),
+            status=status,
             category_code=current.category_code if current else None,
             category_text=self._describe(CodeKind.CATEGORY, current.category_code if current else None),
             status_code=current.status_code if current else None,
             status_text=self._describe(CodeKind.STATUS, current.status_code if current else None),
-            payer_words=scrubber.scrub(current.payer_status_text) if current and current.payer_status_text else None,
-            billed=summary.billed_amount,
-            paid=summary.paid_amount,
+            payer_words=PhiScrubber([patient]).scrub(current.payer_status_text)
+            if current and current.payer_status_text
+            else None,
+            billed=from_cents(row.billed_cents),
+            paid=current.paid_amount if current else None,
             last_checked_at=latest.checked_at if latest else None,
             last_checked_route=latest.source if latest else None,
             last_check_failed=latest is not None and latest.status in UNINFORMATIVE_STATUSES,
-            next_check=self._next_check(summary, latest),
-            denials=self._reasons(current, summary.payer_id) if current else (),
-            assignee_name=holder.assignee_name if holder else None,
+            next_check=self._next_check(row.payer_id, status, row.submitted_date or row.service_date_from, latest),
+            denials=self._reasons(current, row.payer_id) if current else (),
+            assignee_name=row.assignee_name,
         )
 
     def _describe(self, kind: CodeKind, code: str | None) -> str | None:
@@ -248,16 +273,15 @@ class Answers:
             for d in check.denials
         )
 
-    def _next_check(self, summary: ClaimSummary, latest: StatusCheck | None) -> date | None:
+    def _next_check(self, payer_id: str, status: ClaimStatus, start: date, latest: StatusCheck | None) -> date | None:
         """When the nightly sweep asks next (bots.planner's intervals), None once the claim is final."""
-        rules = self.rules.get(summary.payer_id)
-        if summary.status in FINAL_STATUSES or rules is None:
+        rules = self.rules.get(payer_id)
+        if status in FINAL_STATUSES or rules is None:
             return None
         today = self.clock().astimezone(self.zone).date()
         if latest is None:
-            start = summary.submitted_date or summary.service_date_from
             return max(today, start + timedelta(days=rules.first_check_after_days))
-        said = latest.status if latest.status in UNINFORMATIVE_STATUSES else summary.status
+        said = latest.status if latest.status in UNINFORMATIVE_STATUSES else status
         interval = rules.recheck_days.get(said, rules.recheck_days.get(ClaimStatus.UNKNOWN, 1))
         return max(today, latest.checked_at.astimezone(self.zone).date() + timedelta(days=interval))
 

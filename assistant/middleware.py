@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -36,8 +35,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from assistant.identity import Identity
 from assistant.intents import IntentKind, parse_command
-from claims.ledger import Ledger
-from claims.ledger.schema import claims
+from claims.ledger import ClaimNotFoundError, Ledger
 from claims.models import DEDUPE_KEY_MAX, Action, ActionOutcome, Patient
 from claims.phi import PHI_KEYS, PhiScrubber
 from claims.team import Actor, Role
@@ -325,14 +323,6 @@ def _request_key(kind: str, body: Mapping[str, Any], user_id: str) -> str:
     return key[:DEDUPE_KEY_MAX]
 
 
-def _existing_claim(ledger: Ledger, claim_id: str | None) -> str | None:
-    if not claim_id:
-        return None
-    with ledger.engine.connect() as conn:
-        found = conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == claim_id)).first()
-    return claim_id if found is not None else None
-
-
 class Auditor:
     """Writes one actions row per request (who, what, which claim, allowed or refused)."""
 
@@ -341,25 +331,26 @@ class Auditor:
 
     def _record(self, body: Mapping[str, Any], actor: Actor, user_id: str, outcome: ActionOutcome, need: Need) -> None:
         kind, name = request_kind(body)
-        claim_id = _existing_claim(self.ledger, _claim_ref(kind, body))
         channel = (
             body.get("channel_id") or (body.get("channel") or {}).get("id") or (body.get("event") or {}).get("channel")
         )
-        self.ledger.record_action(
-            Action(
-                actor=actor.id,
-                action=f"slack.{kind}:{name}"[:100],
-                idempotency_key=_request_key(kind, body, user_id),
-                outcome=outcome,
-                claim_id=claim_id,
-                detail={
-                    "slack_user": user_id,
-                    "channel": str(channel) if channel else None,
-                    "needed": need.value,
-                    "roles": ",".join(sorted(r.value for r in actor.roles)) or None,
-                },
-            )
+        action = Action(
+            actor=actor.id,
+            action=f"slack.{kind}:{name}"[:100],
+            idempotency_key=_request_key(kind, body, user_id),
+            outcome=outcome,
+            claim_id=_claim_ref(kind, body),
+            detail={
+                "slack_user": user_id,
+                "channel": str(channel) if channel else None,
+                "needed": need.value,
+                "roles": ",".join(sorted(r.value for r in actor.roles)) or None,
+            },
         )
+        try:
+            self.ledger.record_action(action)
+        except ClaimNotFoundError:  # the request named a claim the ledger lacks: audited without it
+            self.ledger.record_action(action.model_copy(update={"claim_id": None}))
 
     async def record(
         self, body: Mapping[str, Any], actor: Actor, user_id: str, outcome: ActionOutcome, need: Need
