@@ -609,3 +609,28 @@ async def test_a_crash_after_the_claim_left_is_audited_and_the_claim_is_never_re
         await status.close()
         await crashing.close()
     assert sent_837s(sandbox) == 1  # it reached the clearinghouse once, and was not sent again
+
+
+async def test_a_void_is_frequency_8_with_the_original_number_and_the_payer_closes_the_claim(
+    imported: Ledger, sandbox: SandboxEndpoints
+) -> None:
+    claim = pick("KEYSTONE", Outcome.DENIED, below("900"))
+    assert claim.payer is not None
+    adapter = clearinghouse(sandbox, "KEYSTONE")
+    run = service(imported, FixedRoutes(adapter))
+    void = ResubmissionRequest(claim_id=claim.claim_id, void=True, reason="billed in error", actor=SAM)
+    try:
+        dry = await run.request_resubmission(void.model_copy(update={"dry_run": True}))
+        assert dry.x12 is not None, dry.message
+        [claims_set] = read_x12(dry.x12, "void").transactions_of(ProfessionalClaimSet)
+        assert [(c.frequency_code, c.payer_claim_control_number) for c in claims_set.claims] == [
+            ("8", claim.payer.payer_claim_number)
+        ]
+        sent = await run.request_resubmission(void)
+        assert sent.submission_state is SubmissionState.ACCEPTED, sent.message
+        assert sent.message.startswith("void of claim")
+        await live_check(imported, adapter, [claim.claim_id], RetryPolicy(max_attempts=1))
+    finally:
+        await adapter.close()
+    assert imported.get_claim(claim.claim_id).frequency_code is FrequencyCode.VOID
+    assert imported.current_status(claim.claim_id) is ClaimStatus.FINALIZED  # F0:686: the whole claim voided
