@@ -71,6 +71,25 @@ def _slack_digest(settings: Settings) -> Callable[[], Awaitable[None]] | None:
     return digest_job(settings)
 
 
+def checked_jobs(
+    config: ScheduleConfig, run_now: Sequence[str] | None, funcs: dict[str, str] | None = None
+) -> tuple[list[JobSpec], list[str]]:
+    """The jobs (`funcs` replaces a job's callable) and the --run-now ones, each cron line read; a plain
+    exit when --run-now names no job (2) or a cron line or the time zone cannot be read (5)."""
+    from bots import schedule
+
+    specs = schedule.job_specs(config, funcs)
+    wanted = list(dict.fromkeys(run_now or []))
+    if any(j not in {s.id for s in specs} for j in wanted):
+        fail(Exit.USAGE, f"--run-now takes one of: {', '.join(s.id for s in specs)}")
+    try:
+        for spec in specs:
+            schedule.cron_trigger(spec.cron, config)
+    except schedule.ScheduleError as error:
+        fail(Exit.LEDGER, str(error))
+    return specs, wanted
+
+
 async def run_scheduler(
     settings: Settings,
     config: ScheduleConfig,
@@ -138,16 +157,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         settings = Settings()
         open_ledger(settings).close()  # the schema is current, or a plain-words exit 5
         config = schedule_config(settings)
-        specs = schedule.job_specs(config)
-        wanted = list(dict.fromkeys(run_now or []))
-        unknown = [j for j in wanted if j not in {s.id for s in specs}]
-        if unknown:
-            fail(Exit.USAGE, f"--run-now takes one of: {', '.join(s.id for s in specs)}")
-        try:
-            for spec in specs:
-                schedule.cron_trigger(spec.cron, config)
-        except schedule.ScheduleError as error:
-            fail(Exit.LEDGER, str(error))
+        specs, wanted = checked_jobs(config, run_now)
 
         async def main() -> int:
             loop = asyncio.get_running_loop()

@@ -201,7 +201,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
 
         from assistant.settings import SlackSettings
         from bots import schedule
-        from claimbot.scheduler_commands import schedule_config
+        from claimbot.scheduler_commands import checked_jobs, schedule_config
 
         settings = Settings()
         slack = SlackSettings()
@@ -218,16 +218,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         team = _slack_team(settings, slack, slack_socket) if Role.SLACK in roles else None
         config = schedule_config(settings)
         funcs = {schedule.STATUS_SWEEP: "bots.schedule:team_status_sweep_job"} if team_mode else None
-        specs = schedule.job_specs(config, funcs)
-        wanted = list(dict.fromkeys(run_now or []))
-        unknown = [j for j in wanted if j not in {s.id for s in specs}]
-        if unknown:
-            fail(Exit.USAGE, f"--run-now takes one of: {', '.join(s.id for s in specs)}")
-        try:
-            for spec in specs:
-                schedule.cron_trigger(spec.cron, config)
-        except schedule.ScheduleError as error:
-            fail(Exit.LEDGER, str(error))
+        specs, wanted = checked_jobs(config, run_now, funcs)
         run = _Serve(settings, open_ledger, ledger, roles, listening_socket(host, port))
         run.scheduler_args = (config, specs, wanted)
         run.worker_args = (concurrency, grace)

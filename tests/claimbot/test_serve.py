@@ -19,17 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from claimbot.cli import app
 from claimbot.demo import sample_claims_csv
 from claims.ledger import Ledger, sweep_dedupe_key
-from claims.ledger.schema import status_checks
 from claims.models import SweepItemState, SweepState
 from sandbox.accounts import CLEARINGHOUSE_API_KEY, ServerName
 from sandbox.servers import SandboxEndpoints
 from sandbox.testing import SandboxAdmin, reset_all
+from tests.claimbot.test_scheduler_cli import _sweep_keys as sweep_keys
 
 PAYERS = """
 sweep_defaults: {requests_per_minute: 6000, canary: false, max_sessions: 1}
@@ -144,19 +143,6 @@ class Served:
 
     def events(self) -> list[dict[str, Any]]:
         return json_events(self.log.read_text(errors="replace"))
-
-
-def sweep_keys(url: str) -> list[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return list(
-                conn.execute(
-                    sa.select(status_checks.c.dedupe_key).where(status_checks.c.dedupe_key.like("sweep:%"))
-                ).scalars()
-            )
-    finally:
-        engine.dispose()
 
 
 def assert_nothing_half_written(ledger: Ledger, url: str, sweep_id: int) -> tuple[int, int]:
