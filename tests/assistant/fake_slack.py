@@ -13,6 +13,7 @@ have received, not on what the code meant to send.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -221,3 +222,76 @@ class FakeSlack:
             files = json.loads(files) if isinstance(files, str) else (files or [])
             return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
         return {"ok": True}
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode side: `apps.connections.open` on `fake` hands out this websocket's URL; the test
+    sends envelopes (`send`) and reads the app's acks (`wait_ack`). aiohttp on its own loop and thread."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        self.acks: dict[str, dict[str, Any]] = {}
+        self.connections = 0
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._sockets: list[Any] = []
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: Any = None
+        self.url = ""
+
+    async def _start(self) -> str:
+        from aiohttp import WSMsgType, web
+
+        async def socket(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse(autoping=True)
+            await ws.prepare(request)
+            self._sockets.append(ws)
+            with self._cond:
+                self.connections += 1
+                self._cond.notify_all()
+            await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    data = json.loads(message.data)
+                    with self._cond:
+                        self.acks[str(data.get("envelope_id"))] = data
+                        self._cond.notify_all()
+            return ws
+
+        application = web.Application()
+        application.router.add_get("/socket", socket)
+        self._runner = web.AppRunner(application)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"ws://127.0.0.1:{port}/socket"
+
+    def __enter__(self) -> FakeSocketMode:
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.fake.overrides["apps.connections.open"] = {"ok": True, "url": self.url}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.connections > 0, timeout):
+                raise AssertionError("the app never opened the socket")
+
+    def send(self, envelope: dict[str, Any]) -> None:
+        async def push() -> None:
+            await self._sockets[-1].send_json(envelope)
+
+        asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: envelope_id in self.acks, timeout):
+                raise AssertionError(f"no ack for envelope {envelope_id}")
+            return self.acks[envelope_id]

@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -30,10 +31,11 @@ from tests.assistant.conftest import (
     command_body,
     signed_headers,
 )
-from tests.assistant.fake_slack import FakeSlack
+from tests.assistant.fake_slack import FakeSlack, FakeSocketMode
 from tests.factories import make_claim
 
 REPO = Path(__file__).resolve().parents[2]
+APP_TOKEN = "xapp-test-not-a-real-token"
 
 
 def _free_port() -> int:
@@ -156,3 +158,35 @@ def test_ask_answers_the_same_intents_in_the_terminal(install: dict[str, str]) -
     for run in (status, missing, denials, as_json):
         assert PATIENT.last_name not in run.stdout + run.stderr
         assert PATIENT.member_id not in run.stdout + run.stderr
+
+
+def test_serve_in_socket_mode_answers_over_the_websocket_and_stops_on_sigterm(install: dict[str, str]) -> None:
+    """No public endpoint: the app opens Slack's websocket (apps.connections.open with SLACK_APP_TOKEN),
+    acks each envelope on it, and answers through the Web API / response_url as over HTTP."""
+    with FakeSlack() as fake, FakeSocketMode(fake) as socket_mode:
+        env = {**install, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.api_url}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "claimbot", "slack", "serve", "--socket"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            socket_mode.wait_connected()
+            (opened,) = fake.calls_to("apps.connections.open")
+            assert opened == {}  # the app token goes in the Authorization header, never in a body
+            payload = dict(parse_qsl(command_body(f"status {DENIED_CLAIM}", SPECIALIST, fake.hook_url())))
+            socket_mode.send(
+                {"envelope_id": "env-1", "type": "slash_commands", "payload": payload, "accepts_response_payload": True}
+            )
+            assert socket_mode.wait_ack("env-1")["envelope_id"] == "env-1"
+            (answer,) = fake.wait_for("hooks/respond")
+            assert answer["text"] == f"Claim {DENIED_CLAIM}: submitted"
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=15) == 0
+        finally:
+            if server.poll() is None:
+                server.kill()
+            output, _ = server.communicate(timeout=15)
+        assert APP_TOKEN not in output and BOT_TOKEN not in output and PATIENT.last_name not in output
