@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -361,8 +362,9 @@ class PassReport:
 
 @dataclass
 class Dispatcher:
-    """One dispatcher per process; `run_once` is safe to call again at any time (and from two processes:
-    staging is unique by key; a message's ts is written once)."""
+    """One dispatcher per process; `run_once` is safe to call again at any time, and from two processes at
+    once (`slack serve` and a `slack dispatch`): staging is unique by key, and a message is taken by one
+    sender (`_claim`) before it is posted."""
 
     ledger: Ledger
     poster: SlackPoster
@@ -516,39 +518,73 @@ class Dispatcher:
                     )
                 )
             }
-            new_alerts = self._stage_denials(conn, denials, claim_pks, now)
-            report.alerts = new_alerts
-            denial_event_ids = {e.id for e, *_ in denials}
-            for event in events:
-                if event.id in denial_event_ids:
-                    continue
-                if event.claim_id and event.claim_id in claim_pks:
-                    report.replies += self._stage_change(conn, event, claim_pks[event.claim_id], now)
-                escalation = bot_failure_escalation(self.config, event)
-                if escalation is not None:
-                    report.escalations += self._stage_escalations(conn, [escalation], {}, now)
+            fresh, redelivered = self._fresh_denials(conn, denials, claim_pks)
+            alerting = {d[0].id for d in fresh} | redelivered
+            # a claim's changes before its new denial concern its earlier alert; those after, the new one
+            first_new: dict[str, int] = {}
+            for event, *_ in fresh:
+                first_new.setdefault(event.claim_id or "", event.id or 0)
+
+            def before_new(event: Event) -> bool:
+                return event.claim_id not in first_new or (event.id or 0) < first_new[event.claim_id or ""]
+
+            changes = [e for e in events if e.id not in alerting]
+            for event in [e for e in changes if before_new(e)]:
+                report.replies += self._stage_event(conn, event, claim_pks, now, report)
+            report.alerts = self._stage_denials(conn, fresh, claim_pks, now)
+            for event in [e for e in changes if not before_new(e)]:
+                report.replies += self._stage_event(conn, event, claim_pks, now, report)
             writer.mark_dispatched([e.id for e in events if e.id is not None])
         return report
 
-    def _stage_denials(
+    def _fresh_denials(
         self,
         conn: Connection,
         denials: Sequence[tuple[Event, str, Decimal, tuple[str, ...]]],
         claim_pks: Mapping[str, int],
+    ) -> tuple[list[tuple[Event, str, Decimal, tuple[str, ...]]], set[int | None]]:
+        """The denials never alerted (the first of each key in this pass), and the events that raised an
+        alert already (the outbox delivered again: nothing to do). Any other denial alerted before is a
+        change of its alert: a thread line, and the alert open again."""
+        seen: set[str] = set()
+        fresh, redelivered = [], set()
+        for denial in denials:
+            event, key = denial[0], denial[1]
+            if event.claim_id not in claim_pks or key in seen:
+                continue
+            seen.add(key)
+            known = conn.execute(sa.select(denial_alerts.c.event_id).where(denial_alerts.c.dedupe_key == key)).first()
+            if known is None:
+                fresh.append(denial)
+            elif known.event_id == event.id:
+                redelivered.add(event.id)
+        return fresh, redelivered
+
+    def _stage_event(
+        self, conn: Connection, event: Event, claim_pks: Mapping[str, int], now: datetime, report: PassReport
+    ) -> int:
+        """An event that raises no new alert: a change of the claim's alert, or a bot failure's escalation."""
+        escalation = bot_failure_escalation(self.config, event)
+        if escalation is not None:
+            report.escalations += self._stage_escalations(conn, [escalation], {}, now)
+        if event.claim_id and event.claim_id in claim_pks:
+            return self._stage_change(conn, event, claim_pks[event.claim_id], now)
+        return 0
+
+    def _stage_denials(
+        self,
+        conn: Connection,
+        fresh: Sequence[tuple[Event, str, Decimal, tuple[str, ...]]],
+        claim_pks: Mapping[str, int],
         now: datetime,
     ) -> int:
-        fresh = [
-            d
-            for d in denials
-            if d[0].claim_id in claim_pks
-            and conn.execute(sa.select(denial_alerts.c.id).where(denial_alerts.c.dedupe_key == d[1])).first() is None
-        ]
+        """One alert per fresh denial, in one message each or one per payer and run; returns how many."""
         runs: dict[tuple[str, str], list[tuple[Event, str, Decimal, tuple[str, ...]]]] = {}
         for denial in fresh:
             event = denial[0]
             run = f"sweep:{event.sweep_id}" if event.sweep_id is not None else f"batch:{now:%Y%m%dT%H%M%S}"
             runs.setdefault((event.payer_id or "", run), []).append(denial)
-        staged = 0
+        alerted = 0
         for (payer_id, run), members in runs.items():
             grouped = len(members) >= self.config.alerts.group_when_at_least
             group_id = None
@@ -591,8 +627,8 @@ class Dispatcher:
                         "created_at": now,
                     },
                 )
-                staged += alert_id is not None
-        return staged
+                alerted += alert_id is not None
+        return alerted
 
     def _close_earlier(self, conn: Connection, claim_pk: int, status: str, now: datetime) -> None:
         conn.execute(
@@ -603,7 +639,7 @@ class Dispatcher:
 
     def _stage_change(self, conn: Connection, event: Event, claim_pk: int, now: datetime) -> int:
         """A later change of a claim that has an alert: a line in the alert's thread, the parent updated,
-        and the alert closed once the claim is no longer denied."""
+        the alert closed once the claim is no longer denied (and open again when it is denied again)."""
         latest = conn.execute(
             sa.select(denial_alerts.c.id, denial_alerts.c.message_id, denial_alerts.c.closed_at)
             .where(denial_alerts.c.claim_pk == claim_pk)
@@ -635,6 +671,10 @@ class Dispatcher:
                 .where(denial_alerts.c.id == latest.id)
                 .values(closed_at=now, closed_status=status)
             )
+        elif latest.closed_at is not None and status in STILL_DENIED:  # denied again for the same reasons
+            conn.execute(
+                denial_alerts.update().where(denial_alerts.c.id == latest.id).values(closed_at=None, closed_status=None)
+            )
         conn.execute(alert_messages.update().where(alert_messages.c.id == latest.message_id).values(update_due=True))
         return 1
 
@@ -642,7 +682,7 @@ class Dispatcher:
 
     def alert_facts(self, conn: Connection) -> list[AlertFacts]:
         rows = conn.execute(
-            sa.select(denial_alerts, claims.c.claim_id, alert_messages.c.posted_at)
+            sa.select(denial_alerts, claims.c.claim_id, alert_messages.c.posted_at, alert_messages.c.ts)
             .join(claims, claims.c.id == denial_alerts.c.claim_pk)
             .join(alert_messages, alert_messages.c.id == denial_alerts.c.message_id)
             .where(denial_alerts.c.closed_at.is_(None))
@@ -654,7 +694,7 @@ class Dispatcher:
                 payer_id=r.payer_id,
                 denied_amount=from_cents(r.denied_cents),
                 reasons=tuple(c for c in r.reasons.split(",") if c),
-                posted_at=r.posted_at,
+                posted_at=r.posted_at if _sent_ts(r.ts) else None,
                 acknowledged_at=r.acknowledged_at,
                 snoozed_until=r.snoozed_until,
             )
@@ -831,10 +871,31 @@ class Dispatcher:
                     parent.c.created_at.label("parent_created_at"),
                 )
                 .outerjoin(parent, parent.c.id == alert_messages.c.parent_id)
-                .where(alert_messages.c.ts.is_(None))
+                .where(_unsent())
                 .order_by(alert_messages.c.id)
             ).all()
-        return [SentMessage.model_validate(r._asdict()) for r in rows]
+        return [
+            SentMessage.model_validate(r._asdict() | {"parent_ts": _sent_ts(r.parent_ts), "ts": None}) for r in rows
+        ]
+
+    def _claim(self, message_id: int) -> bool:
+        """Take a message to send it: True for one process only (another dispatcher may run beside this one).
+        A claim whose process died is taken again after CLAIM_STALE: sending is at least once, never lost."""
+        with self.ledger.engine.begin() as conn:
+            taken = conn.execute(
+                alert_messages.update()
+                .where(alert_messages.c.id == message_id, _unsent())
+                .values(ts=f"{SENDING}{secrets.token_hex(6)}", posted_at=utc_now())
+            ).rowcount
+        return bool(taken)
+
+    def _release(self, message_id: int) -> None:
+        with self.ledger.engine.begin() as conn:
+            conn.execute(
+                alert_messages.update()
+                .where(alert_messages.c.id == message_id, alert_messages.c.ts.like(f"{SENDING}%"))
+                .values(ts=None, posted_at=None)
+            )
 
     async def send_pending(self, report: PassReport, now: datetime) -> None:
         """Send what Slack has not taken, oldest first; a reply or chart whose parent went out in this
@@ -845,7 +906,13 @@ class Dispatcher:
                 if message.kind in ("reply", "chart") and message.parent_ts is None:
                     held_back += 1  # its parent is not in Slack yet
                     continue
-                await self._send(message, now)
+                if not await asyncio.to_thread(self._claim, message.id):
+                    continue  # another dispatcher took it
+                try:
+                    await self._send(message, now)
+                except BaseException:
+                    await asyncio.to_thread(self._release, message.id)
+                    raise
                 report.sent += 1
             if not held_back or report.sent == sent_before:
                 return
@@ -882,7 +949,9 @@ class Dispatcher:
                     (r.id, r.channel, r.ts)
                     for r in conn.execute(
                         sa.select(alert_messages.c.id, alert_messages.c.channel, alert_messages.c.ts).where(
-                            alert_messages.c.update_due.is_(True), alert_messages.c.ts.is_not(None)
+                            alert_messages.c.update_due.is_(True),
+                            alert_messages.c.ts.is_not(None),
+                            alert_messages.c.ts.not_like(f"{SENDING}%"),
                         )
                     )
                 ]
@@ -980,6 +1049,22 @@ _RULE_TITLE = {
     RuleName.UNACKNOWLEDGED: "denial alert not acknowledged",
     RuleName.MANUAL: "escalated by hand",
 }
+
+
+SENDING = "sending:"  # a message's ts while one dispatcher sends it
+CLAIM_STALE = timedelta(minutes=5)
+
+
+def _unsent() -> sa.ColumnElement[bool]:
+    """Not in Slack yet: never sent, or taken by a dispatcher that has not finished within CLAIM_STALE."""
+    return sa.or_(
+        alert_messages.c.ts.is_(None),
+        sa.and_(alert_messages.c.ts.like(f"{SENDING}%"), alert_messages.c.posted_at < utc_now() - CLAIM_STALE),
+    )
+
+
+def _sent_ts(ts: str | None) -> str | None:
+    return None if ts is None or ts.startswith(SENDING) else ts
 
 
 def _connection(writer: LedgerWriter) -> Connection:
