@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from assistant.cards import RESUBMIT
+from assistant.cards import RESUBMIT, money
 from assistant.digest import build_digest, chart_of, digest_blocks, digest_text
 from assistant.escalations import (
     AlertFacts,
@@ -184,10 +184,6 @@ class DenialView(BaseModel):
     recommendation: str | None = None  # the denial playbook's next step (claims.denials)
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
 def _state_line(view: DenialView) -> str:
     assigned = f" Assigned to {view.assignee_name}." if view.assignee_name else ""
     if view.closed_status:
@@ -245,7 +241,7 @@ def denial_blocks(view: DenialView, snooze_hours: Sequence[int]) -> list[dict[st
             "type": "section",
             "text": {"type": "mrkdwn", "text": f"*Denial: claim {view.claim_id}* · {view.payer_id}"},
             "fields": [
-                {"type": "mrkdwn", "text": f"*Denied*\n{_money(view.denied)} of {_money(view.billed)}"},
+                {"type": "mrkdwn", "text": f"*Denied*\n{money(view.denied)} of {money(view.billed)}"},
                 {"type": "mrkdwn", "text": f"*Age*\n{age}"},
                 {"type": "mrkdwn", "text": f"*Status*\n{view.status.value}"},
             ],
@@ -277,7 +273,7 @@ def group_blocks(payer_id: str, views: Sequence[DenialView], snooze_hours: Seque
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*{len(views)} denials from {payer_id}* · {_money(total)} denied · {len(open_views)} open",
+                "text": f"*{len(views)} denials from {payer_id}* · {money(total)} denied · {len(open_views)} open",
             },
         }
     ]
@@ -288,7 +284,7 @@ def group_blocks(payer_id: str, views: Sequence[DenialView], snooze_hours: Seque
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"claim {view.claim_id}: {_money(view.denied)} ({codes}) · {_state_line(view)}",
+                    "text": f"claim {view.claim_id}: {money(view.denied)} ({codes}) · {_state_line(view)}",
                 },
                 **(
                     {}
@@ -312,7 +308,7 @@ def group_blocks(payer_id: str, views: Sequence[DenialView], snooze_hours: Seque
 
 def denial_text(view: DenialView) -> str:
     """The notification fallback: generic on purpose (lock screens show it)."""
-    return f"Denial: claim {view.claim_id} at {view.payer_id}, {_money(view.denied)}"
+    return f"Denial: claim {view.claim_id} at {view.payer_id}, {money(view.denied)}"
 
 
 def group_text(payer_id: str, count: int) -> str:
@@ -510,14 +506,7 @@ class Dispatcher:
                 denials.append((event, *found))
         with self.ledger.writer() as writer:
             conn = _connection(writer)
-            claim_pks = {
-                r.claim_id: r.id
-                for r in conn.execute(
-                    sa.select(claims.c.claim_id, claims.c.id).where(
-                        claims.c.claim_id.in_({e.claim_id for e in events if e.claim_id})
-                    )
-                )
-            }
+            claim_pks = _claim_pks(conn, {e.claim_id for e in events if e.claim_id})
             fresh, redelivered = self._fresh_denials(conn, denials, claim_pks)
             alerting = {d[0].id for d in fresh} | redelivered
             # a claim's changes before its new denial concern its earlier alert; those after, the new one
@@ -650,7 +639,7 @@ class Dispatcher:
             return 0
         status = str(event.payload.get("status") or event.kind.value)
         paid = event.payload.get("paid_amount")
-        line = f"Claim {event.claim_id} is now *{status}*" + (f", paid {_money(Decimal(str(paid)))}" if paid else "")
+        line = f"Claim {event.claim_id} is now *{status}*" + (f", paid {money(Decimal(str(paid)))}" if paid else "")
         message = conn.execute(
             sa.select(alert_messages.c.channel).where(alert_messages.c.id == latest.message_id)
         ).scalar_one()
@@ -751,24 +740,12 @@ class Dispatcher:
             return 0
         with self.ledger.writer() as writer:
             conn = _connection(writer)
-            pks = {
-                r.claim_id: r.id
-                for r in conn.execute(
-                    sa.select(claims.c.claim_id, claims.c.id).where(
-                        claims.c.claim_id.in_({e.claim_id for e in due if e.claim_id})
-                    )
-                )
-            }
-            return self._stage_escalations(conn, due, pks, now)
+            return self._stage_escalations(conn, due, _claim_pks(conn, {e.claim_id for e in due if e.claim_id}), now)
 
     def stage_manual(self, escalation: Escalation, now: datetime) -> int:
         with self.ledger.writer() as writer:
             conn = _connection(writer)
-            pks = {}
-            if escalation.claim_id:
-                pk = conn.execute(sa.select(claims.c.id).where(claims.c.claim_id == escalation.claim_id)).scalar()
-                if pk is not None:
-                    pks[escalation.claim_id] = int(pk)
+            pks = _claim_pks(conn, {escalation.claim_id} if escalation.claim_id else set())
             return self._stage_escalations(conn, [escalation], pks, now)
 
     def _stage_escalations(
@@ -1065,6 +1042,14 @@ def _unsent() -> sa.ColumnElement[bool]:
 
 def _sent_ts(ts: str | None) -> str | None:
     return None if ts is None or ts.startswith(SENDING) else ts
+
+
+def _claim_pks(conn: Connection, claim_ids: set[str]) -> dict[str, int]:
+    """The ledger's keys of these claims (the alert tables refer to claims by key)."""
+    if not claim_ids:
+        return {}
+    query = sa.select(claims.c.claim_id, claims.c.id).where(claims.c.claim_id.in_(claim_ids))
+    return {row.claim_id: int(row.id) for row in conn.execute(query)}
 
 
 def _connection(writer: LedgerWriter) -> Connection:

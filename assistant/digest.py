@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
+from assistant.cards import money
 from claims.ledger import Ledger
 from claims.ledger.schema import claims, status_checks
 from claims.models import EventKind
@@ -137,10 +138,6 @@ def build_digest(ledger: Ledger, now: datetime, hours: int = 24) -> Digest:
     )
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
 def _pairs(counts: dict[str, int], empty: str) -> str:
     return ", ".join(f"{key} {count}" for key, count in counts.items()) or empty
 
@@ -149,12 +146,12 @@ def digest_text(digest: Digest) -> str:
     """The notification fallback and the console form's first line."""
     return (
         f"Daily digest: {digest.claims_checked} claims checked, {digest.new_denials} new denials, "
-        f"{_money(sum((b.amount for b in digest.aging), ZERO))} open A/R"
+        f"{money(sum((b.amount for b in digest.aging), ZERO))} open A/R"
     )
 
 
 def digest_blocks(digest: Digest, title: str = "Daily digest") -> list[dict[str, Any]]:
-    aging = "\n".join(f"`{b.label:>6}` {b.claims} claims · {_money(b.amount)}" for b in digest.aging)
+    aging = "\n".join(f"`{b.label:>6}` {b.claims} claims · {money(b.amount)}" for b in digest.aging)
     health = "\n".join(
         f"{'✅' if p.healthy else '⚠️'} {p.payer_id}: {p.answers} answers, {p.failed} failed"
         + (f", {p.bot_failures} bot failures" if p.bot_failures else "")

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from assistant.cards import money
 from claims.models import Event, EventKind
 from claims.status import ClaimStatus
 from claims.validation import plain_problems
@@ -234,10 +235,6 @@ class Escalation(_Strict):
     evidence_ref: str | None = None
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
 def unacknowledged_level(
     alert: AlertFacts, now: datetime, rule: UnacknowledgedRule, hours: BusinessHours, zone: ZoneInfo
 ) -> int:
@@ -282,8 +279,8 @@ def due_escalations(
                     payer_id=alert.payer_id,
                     alert_id=alert.alert_id,
                     amount=alert.denied_amount,
-                    detail=f"claim {alert.claim_id} ({alert.payer_id}) denied {_money(alert.denied_amount)}, "
-                    f"above {_money(rules.denial_above.amount)}: {', '.join(alert.reasons) or 'no reason code'}",
+                    detail=f"claim {alert.claim_id} ({alert.payer_id}) denied {money(alert.denied_amount)}, "
+                    f"above {money(rules.denial_above.amount)}: {', '.join(alert.reasons) or 'no reason code'}",
                 )
             )
         if rules.unacknowledged.enabled:
@@ -300,7 +297,7 @@ def due_escalations(
                         repeat=level,
                         amount=alert.denied_amount,
                         detail=f"denial alert for claim {alert.claim_id} ({alert.payer_id}, "
-                        f"{_money(alert.denied_amount)}) not acknowledged after "
+                        f"{money(alert.denied_amount)}) not acknowledged after "
                         f"{rules.unacknowledged.after_business_hours:g} business hours"
                         + (f" (reminder {level})" if level > 1 else ""),
                     )
@@ -318,7 +315,7 @@ def due_escalations(
                         payer_id=claim.payer_id,
                         amount=claim.billed_amount,
                         detail=f"claim {claim.claim_id} ({claim.payer_id}) {claim.status.value} "
-                        f"{days} days after submission, {_money(claim.billed_amount)} billed",
+                        f"{days} days after submission, {money(claim.billed_amount)} billed",
                     )
                 )
     if rules.timely_filing.enabled:
@@ -334,7 +331,7 @@ def due_escalations(
                         payer_id=deadline.payer_id,
                         amount=deadline.amount_at_risk,
                         detail=f"claim {deadline.claim_id} ({deadline.payer_id}): timely filing ends "
-                        f"{deadline.deadline.isoformat()} ({left} days), {_money(deadline.amount_at_risk)} at risk",
+                        f"{deadline.deadline.isoformat()} ({left} days), {money(deadline.amount_at_risk)} at risk",
                     )
                 )
     return found
@@ -367,7 +364,7 @@ def manual_escalation(alert: AlertFacts, by_user: str, at: datetime) -> Escalati
         alert_id=alert.alert_id,
         amount=alert.denied_amount,
         detail=f"<@{by_user}> escalated the denial of claim {alert.claim_id} ({alert.payer_id}, "
-        f"{_money(alert.denied_amount)}) at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        f"{money(alert.denied_amount)}) at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
     )
 
 
