@@ -25,10 +25,11 @@ another sweep of the same kind is `running` with a live lease over any of the sa
 scheduler process, or `claimbot sweep` by hand, never sweeps one payer twice at once; a sweep of the
 other kind over the same payers (their portal sessions are shared) is waited for, up to two hours.
 
-Shutdown (`stop_jobs`): the jobs in flight are cancelled. A sweep stops taking new claims at once; an
-answer already being written is written whole (each answer and its item are one transaction, off the
-event loop), the claims not yet answered stay `planned`, and the sweep is marked `interrupted`, to be
-continued by the next run.
+Shutdown (`stop_jobs`): a status sweep in flight starts no new claim, finishes and records the claims
+it has asked (each answer and its item are one transaction, off the event loop), leaves the rest
+`planned` and is marked `interrupted`, to be continued by the next run. Whatever has not ended within
+`STOP_GRACE_S` (and any other job) is cancelled: an answer already being written is still written
+whole, the claims not yet answered stay planned, and the sweep is marked interrupted the same way.
 """
 
 from __future__ import annotations
@@ -276,10 +277,15 @@ class BotContext:
     digest: Callable[[], Awaitable[None]] | None = None
 
 
+#: On shutdown, how long a status sweep in flight may take to finish the claims it has asked.
+STOP_GRACE_S = 30.0
+
+
 @dataclass
 class _Runtime:
     context: BotContext | None = None
     running: set[asyncio.Task[Any]] = field(default_factory=set)
+    draining: set[asyncio.Task[Any]] = field(default_factory=set)  # jobs that end by themselves on a stop
     stopping: bool = False
 
 
@@ -297,29 +303,48 @@ def _context() -> BotContext:
     return _runtime.context
 
 
-async def stop_jobs() -> int:
-    """Cancel the jobs in flight and wait for each to end (a sweep marks itself interrupted)."""
+async def stop_jobs(grace_s: float = STOP_GRACE_S) -> int:
+    """Stop the jobs in flight and wait for each to end: a status sweep finishes the claims it has asked
+    (up to `grace_s`), every other job is cancelled at once (a sweep cancelled marks itself interrupted)."""
     _runtime.stopping = True
     tasks = [t for t in _runtime.running if not t.done()]
+    draining = [t for t in tasks if t in _runtime.draining]
     for task in tasks:
-        task.cancel()
+        if task not in _runtime.draining:
+            task.cancel()
+    if draining:
+        _, late = await asyncio.wait(draining, timeout=grace_s)
+        for task in late:
+            task.cancel()
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
     return len(tasks)
 
 
+def stopping() -> bool:
+    """True once shutdown began: a status sweep starts no new claim (bots.sweep.ShouldStop)."""
+    return _runtime.stopping
+
+
 class _Tracked:
-    """Registers the current task as a job in flight, so shutdown can stop it cleanly."""
+    """Registers the current task as a job in flight, so shutdown can stop it cleanly; a job that
+    `drains` ends by itself when asked (stopping()), others are cancelled."""
+
+    def __init__(self, drains: bool = False) -> None:
+        self.drains = drains
 
     def __enter__(self) -> None:
         task = asyncio.current_task()
         if task is not None:
             _runtime.running.add(task)
+            if self.drains:
+                _runtime.draining.add(task)
 
     def __exit__(self, *_: object) -> None:
         task = asyncio.current_task()
         if task is not None:
             _runtime.running.discard(task)
+            _runtime.draining.discard(task)
 
 
 def sweep_in_the_way(ledger: Ledger, kind: SweepKind, payer_ids: Sequence[str]) -> Sweep | None:
@@ -367,7 +392,7 @@ async def _clear_of(ledger: Ledger, kind: SweepKind, payer_ids: Sequence[str], c
     other = SweepKind.ELIGIBILITY if kind is SweepKind.STATUS else SweepKind.STATUS
     waited = 0.0
     while (blocking := await asyncio.to_thread(sweep_in_the_way, ledger, other, payer_ids)) is not None:
-        if waited >= context.max_wait_for_other_s:
+        if waited >= context.max_wait_for_other_s or _runtime.stopping:
             return blocking
         if waited == 0:
             log.info("waiting for a running sweep of the same payers", kind=kind.value, running_sweep=blocking.id)
@@ -467,18 +492,23 @@ async def run_status_sweep(context: BotContext, trigger: str = "schedule") -> in
                 limits,
                 RetryPolicy(max_attempts=context.retry_attempts, base_delay_s=context.retry_base_delay_s),
                 lease=context.lease,
+                should_stop=stopping,
             )
         finally:
             await _close(adapters)
         reports = await asyncio.to_thread(sweep_report, ledger, sweep_id)
+        left = sum(r.left for r in reports.values())
         log.info(
-            "status sweep finished",
+            "status sweep stopped cleanly: the claims asked are recorded, the rest stay planned"
+            if left
+            else "status sweep finished",
             sweep_id=sweep_id,
             planned=sum(r.planned for r in reports.values()),
             checked=sum(r.checked for r in reports.values()),
             failed=sum(sum(r.failed.values()) for r in reports.values()),
             quarantined=sum(r.quarantined for r in reports.values()),
             skipped=sum(r.skipped for r in reports.values()),
+            left=left,
         )
         return sweep_id
     finally:
@@ -559,7 +589,7 @@ async def run_scheduled_eligibility_sweep(context: BotContext, trigger: str = "s
 
 
 async def status_sweep_job() -> None:
-    with _Tracked():
+    with _Tracked(drains=True):
         log.info("job started", job=STATUS_SWEEP)
         try:
             await run_status_sweep(_context())
@@ -571,7 +601,7 @@ async def status_sweep_job() -> None:
 
 async def team_status_sweep_job() -> None:
     """The status sweep in team mode (`claimbot serve` on PostgreSQL): planned here, worked by the workers."""
-    with _Tracked():
+    with _Tracked(drains=True):
         log.info("job started", job=STATUS_SWEEP, mode="team")
         try:
             await enqueue_status_sweep(_context())

@@ -62,6 +62,8 @@ ENGINE_FAILED = "engine_failed"
 
 #: Called as items end: (payer id, outcome) with outcome "done" or the error kind / reason.
 OnProgress = Callable[[str, str], None]
+#: Asked before each claim is started: True once the process is stopping (bots.schedule.stop_jobs).
+ShouldStop = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -206,8 +208,11 @@ async def check_payer_items(
     policy: RetryPolicy,
     sleep: Sleep = asyncio.sleep,
     on_progress: OnProgress | None = None,
+    should_stop: ShouldStop = lambda: False,
 ) -> PayerOutcome:
-    """Check this payer's planned claims within sweep `sweep_id`, recording each answer as it comes."""
+    """Check this payer's planned claims within sweep `sweep_id`, recording each answer as it comes.
+    Once `should_stop()` says so, no claim is started: those asked are answered and recorded, the
+    rest stay planned (a clean stop: the sweep is continued later)."""
     result = PayerOutcome(payer_id)
     started = time.monotonic()
     bound = log.bind(sweep_id=sweep_id, payer=payer_id)
@@ -317,6 +322,8 @@ async def check_payer_items(
 
     chunk = max(1, limits.max_sessions)
     for start in range(0, len(queries), chunk):
+        if should_stop():
+            break
         batch = queries[start : start + chunk]
         await limiter.acquire(len(batch))
         result.asked += len(batch)
@@ -382,6 +389,7 @@ async def run_sweep(
     *,
     lease: timedelta = DEFAULT_LEASE,
     on_progress: OnProgress | None = None,
+    should_stop: ShouldStop = lambda: False,
 ) -> dict[str, PayerOutcome]:
     """Work the sweep's planned items, every payer at once. `adapters` maps each payer of the sweep to
     its adapter, or to why there is none (its items are skipped, with one bot_failure event)."""
@@ -412,7 +420,15 @@ async def run_sweep(
             return PayerOutcome(payer_id, skipped=skipped, stopped=NO_ADAPTER)
         try:
             return await check_payer_items(
-                ledger, sweep_id, payer_id, adapter, limits.get(payer_id, PayerLimits()), policy, sleep, on_progress
+                ledger,
+                sweep_id,
+                payer_id,
+                adapter,
+                limits.get(payer_id, PayerLimits()),
+                policy,
+                sleep,
+                on_progress,
+                should_stop,
             )
         except Exception as bug:  # a fault of Claimbot: this payer stops, the others go on
             log.exception("payer failed", sweep_id=sweep_id, payer=payer_id, error=type(bug).__name__)
@@ -442,6 +458,11 @@ async def run_sweep(
             await heartbeat
     done = {o.payer_id: o for o in outcomes}
     stopped = [f"{o.payer_id}: {o.stopped}" for o in outcomes if o.stopped]
+    left = await asyncio.to_thread(ledger.sweep_items, sweep_id, SweepItemState.PLANNED) if should_stop() else []
+    if left:
+        # stopped cleanly: the claims not asked stay planned, the next run continues the sweep
+        await asyncio.to_thread(finish_sweep, ledger, sweep_id, SweepState.INTERRUPTED, "stopped before it finished")
+        return done
     await asyncio.to_thread(finish_sweep, ledger, sweep_id, SweepState.FINISHED, "; ".join(stopped)[:500] or None)
     return done
 

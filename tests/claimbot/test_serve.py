@@ -230,6 +230,10 @@ def test_serve_scraped_mid_sweep_then_sigterm_leaves_nothing_half_written(
     # SIGTERM: the sweep stopped cleanly in its middle
     said = [e["event"] for e in json_events(logs)]
     assert "stopping: no new work; the work in flight ends cleanly" in said and said[-1] == "stopped"
+    # the sweep finished the claims it had asked (they are answered after the stop), then stopped itself
+    after_stop = said[said.index("scheduler stopping: no new jobs; the jobs in flight end cleanly") :]
+    assert "sweep claim" in after_stop and "job stopped by shutdown" not in said
+    assert "status sweep stopped cleanly: the claims asked are recorded, the rest stay planned" in after_stop
     with Ledger.connect(url) as ledger:
         [sweep] = ledger.sweeps()
         assert sweep.id is not None and sweep.trigger == "schedule"
