@@ -18,8 +18,8 @@ starting or stopping) and `GET /metrics` (Prometheus, claimbot.metrics); and `PO
 for the slack role over HTTP.
 
 SIGTERM or SIGINT stops it cleanly, exit 0: /readyz turns 503, the scheduler starts no new job and the
-sweep in flight ends as `claimbot scheduler run`'s does (answers being written are written whole, the
-claims not yet answered stay planned, the sweep is marked interrupted and the next run continues it);
+sweep in flight ends as `claimbot scheduler run`'s does (no new claim is started, the claims asked are
+answered and recorded, the rest stay planned, the sweep is marked interrupted and the next run continues it);
 a worker gives its running jobs `--grace` seconds, then they go back to the queue; the Slack app's
 websocket and alert dispatcher close. Then the HTTP server closes (requests in flight finish).
 Logs are structured (CLAIMBOT_LOG_FORMAT=json for production).
