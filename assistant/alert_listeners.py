@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,6 @@ from assistant.alerts import (
     latest_alert,
     lead_targets,
     snooze,
-    snooze_until,
 )
 from assistant.escalations import EscalationConfig, load_escalations, manual_escalation
 from assistant.home import REFRESH, home_view
@@ -211,6 +210,6 @@ def register_alert_listeners(
 
 
 def _snooze(ledger: Ledger, alert_id: int, now: datetime, hours: int) -> datetime:
-    until = snooze_until(now, hours)
+    until = now + timedelta(hours=hours)
     snooze(ledger, alert_id, until)
     return until

@@ -670,25 +670,7 @@ class Dispatcher:
     # --- 2. escalations ---------------------------------------------------------------------------
 
     def alert_facts(self, conn: Connection) -> list[AlertFacts]:
-        rows = conn.execute(
-            sa.select(denial_alerts, claims.c.claim_id, alert_messages.c.posted_at, alert_messages.c.ts)
-            .join(claims, claims.c.id == denial_alerts.c.claim_pk)
-            .join(alert_messages, alert_messages.c.id == denial_alerts.c.message_id)
-            .where(denial_alerts.c.closed_at.is_(None))
-        ).all()
-        return [
-            AlertFacts(
-                alert_id=r.id,
-                claim_id=r.claim_id,
-                payer_id=r.payer_id,
-                denied_amount=from_cents(r.denied_cents),
-                reasons=tuple(c for c in r.reasons.split(",") if c),
-                posted_at=r.posted_at if _sent_ts(r.ts) else None,
-                acknowledged_at=r.acknowledged_at,
-                snoozed_until=r.snoozed_until,
-            )
-            for r in rows
-        ]
+        return [_facts(row) for row in conn.execute(_facts_query().where(denial_alerts.c.closed_at.is_(None)))]
 
     def claim_facts(self) -> tuple[list[ClaimFacts], list[DeadlineFacts]]:
         rules = self.config.rules
@@ -1044,6 +1026,29 @@ def _sent_ts(ts: str | None) -> str | None:
     return None if ts is None or ts.startswith(SENDING) else ts
 
 
+def _facts_query() -> sa.Select[Any]:
+    return (
+        sa.select(denial_alerts, claims.c.claim_id, alert_messages.c.posted_at, alert_messages.c.ts)
+        .join(claims, claims.c.id == denial_alerts.c.claim_pk)
+        .join(alert_messages, alert_messages.c.id == denial_alerts.c.message_id)
+    )
+
+
+def _facts(row: Any) -> AlertFacts:
+    """An alert as the escalation rules see it; posted only once Slack took its message."""
+    return AlertFacts(
+        alert_id=row.id,
+        claim_id=row.claim_id,
+        payer_id=row.payer_id,
+        denied_amount=from_cents(row.denied_cents),
+        reasons=tuple(c for c in row.reasons.split(",") if c),
+        posted_at=row.posted_at if _sent_ts(row.ts) else None,
+        acknowledged_at=row.acknowledged_at,
+        snoozed_until=row.snoozed_until,
+        closed_at=row.closed_at,
+    )
+
+
 def _claim_pks(conn: Connection, claim_ids: set[str]) -> dict[str, int]:
     """The ledger's keys of these claims (the alert tables refer to claims by key)."""
     if not claim_ids:
@@ -1073,6 +1078,12 @@ def latest_alert(ledger: Ledger, claim_id: str) -> int | None:
     return None if found is None else int(found)
 
 
+def _parent_due(conn: Connection, alert_id: int) -> None:
+    """The message carrying the alert is re-rendered by the next delivery."""
+    carrier = sa.select(denial_alerts.c.message_id).where(denial_alerts.c.id == alert_id).scalar_subquery()
+    conn.execute(alert_messages.update().where(alert_messages.c.id == carrier).values(update_due=True))
+
+
 def acknowledge(ledger: Ledger, alert_id: int, user_id: str, at: datetime) -> bool:
     """Acknowledge once: True for the first, False when it was acknowledged already (a double click)."""
     with ledger.engine.begin() as conn:
@@ -1081,55 +1092,20 @@ def acknowledge(ledger: Ledger, alert_id: int, user_id: str, at: datetime) -> bo
             .where(denial_alerts.c.id == alert_id, denial_alerts.c.acknowledged_at.is_(None))
             .values(acknowledged_at=at, acknowledged_by=user_id, snoozed_until=None)
         ).rowcount
-        conn.execute(
-            alert_messages.update()
-            .where(
-                alert_messages.c.id
-                == sa.select(denial_alerts.c.message_id).where(denial_alerts.c.id == alert_id).scalar_subquery()
-            )
-            .values(update_due=True)
-        )
+        _parent_due(conn, alert_id)
     return bool(done)
 
 
 def snooze(ledger: Ledger, alert_id: int, until: datetime) -> None:
     with ledger.engine.begin() as conn:
         conn.execute(denial_alerts.update().where(denial_alerts.c.id == alert_id).values(snoozed_until=until))
-        conn.execute(
-            alert_messages.update()
-            .where(
-                alert_messages.c.id
-                == sa.select(denial_alerts.c.message_id).where(denial_alerts.c.id == alert_id).scalar_subquery()
-            )
-            .values(update_due=True)
-        )
+        _parent_due(conn, alert_id)
 
 
 def facts_of(ledger: Ledger, alert_id: int) -> AlertFacts | None:
     with ledger.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(denial_alerts, claims.c.claim_id, alert_messages.c.posted_at)
-            .join(claims, claims.c.id == denial_alerts.c.claim_pk)
-            .join(alert_messages, alert_messages.c.id == denial_alerts.c.message_id)
-            .where(denial_alerts.c.id == alert_id)
-        ).first()
-    if row is None:
-        return None
-    return AlertFacts(
-        alert_id=row.id,
-        claim_id=row.claim_id,
-        payer_id=row.payer_id,
-        denied_amount=from_cents(row.denied_cents),
-        reasons=tuple(c for c in row.reasons.split(",") if c),
-        posted_at=row.posted_at,
-        acknowledged_at=row.acknowledged_at,
-        snoozed_until=row.snoozed_until,
-        closed_at=row.closed_at,
-    )
-
-
-def snooze_until(now: datetime, hours: int) -> datetime:
-    return now + timedelta(hours=hours)
+        row = conn.execute(_facts_query().where(denial_alerts.c.id == alert_id)).first()
+    return None if row is None else _facts(row)
 
 
 def alert_rows(ledger: Ledger) -> list[dict[str, Any]]:
