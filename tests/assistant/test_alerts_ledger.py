@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,8 @@ from claims.ledger.alert_schema import alert_messages
 from claims.ledger.schema import events
 from claims.models import AdjustmentGroup, CheckSource, Denial, StatusCheck, utc_now
 from claims.status import ClaimStatus
-from tests.factories import make_claim
+from tests.factories import make_claim, make_patient
+from tests.test_phi_scan import Person, find_phi
 
 QUIET = EscalationConfig.model_validate(
     {
@@ -30,6 +32,13 @@ QUIET = EscalationConfig.model_validate(
         },
     }
 )
+
+
+def assert_no_phi_in(payload: str) -> None:
+    """Every payload is scanned for the test patient (tests.factories.make_patient) in every spelling."""
+    patient = make_patient()
+    person = Person(patient.last_name, patient.first_name, patient.date_of_birth, patient.member_id)
+    assert not find_phi("slack", payload, [person])
 
 
 class RecordingPoster:
@@ -42,6 +51,7 @@ class RecordingPoster:
         self._ts = itertools.count(1)
 
     async def post(self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None) -> str:
+        assert_no_phi_in(json.dumps([text, blocks]))
         await asyncio.sleep(0.01)  # let a second dispatcher interleave
         if self.fail:
             self.fail -= 1
@@ -50,6 +60,7 @@ class RecordingPoster:
         return f"1700000000.{next(self._ts):06d}"
 
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        assert_no_phi_in(json.dumps([text, blocks]))
         self.updates.append((ts, text))
 
     async def open_dm(self, user_id: str) -> str:
