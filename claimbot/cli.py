@@ -27,7 +27,6 @@ from claimbot import (
     resubmit_commands,
     scheduler_commands,
     serve_commands,
-    serve_commands,
     slack_commands,
     sweep_commands,
     worker_commands,
@@ -64,7 +63,6 @@ resubmit_commands.register(app, open_ledger)
 ask_commands.register(app, open_ledger)
 slack_commands.register(app, open_ledger)
 report_commands.register(app, open_ledger)
-serve_commands.register(app, open_ledger)
 serve_commands.register(app, open_ledger)
 
 
