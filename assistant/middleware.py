@@ -6,8 +6,10 @@
    birth date anywhere in the text, blocks the call (PhiBlocked) and logs the method and the field
    paths, never the value. The patients are those the request's answers are about (PhiGuard.watch).
 2. Retry de-duplication: an Events API delivery whose event_id was already handled is acknowledged
-   and dropped (Slack re-sends with X-Slack-Retry-Num when it did not see a 2xx in 3 s). A retry of an
-   event this process never saw (it was down) is handled once.
+   and dropped (Slack re-sends with X-Slack-Retry-Num when it did not see a 2xx in 3 s): first by this
+   process's memory, then by the audit row's idempotency key (5.), so a retry that reaches another
+   replica on the same ledger is dropped too. A retry of an event nobody saw (the app was down) is
+   handled once.
 3. Identity: the Slack user as a claims.team.Actor, groups resolved through usergroups.users.list.
 4. Permissions: every command, action, modal submit and user event needs a role (checked on each
    request, never trusted from an earlier one); a refusal is answered in plain words and audited.
@@ -329,7 +331,7 @@ class Auditor:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
-    def _record(self, body: Mapping[str, Any], actor: Actor, user_id: str, outcome: ActionOutcome, need: Need) -> None:
+    def _record(self, body: Mapping[str, Any], actor: Actor, user_id: str, outcome: ActionOutcome, need: Need) -> bool:
         kind, name = request_kind(body)
         channel = (
             body.get("channel_id") or (body.get("channel") or {}).get("id") or (body.get("event") or {}).get("channel")
@@ -348,14 +350,15 @@ class Auditor:
             },
         )
         try:
-            self.ledger.record_action(action)
+            return self.ledger.record_action(action)
         except ClaimNotFoundError:  # the request named a claim the ledger lacks: audited without it
-            self.ledger.record_action(action.model_copy(update={"claim_id": None}))
+            return self.ledger.record_action(action.model_copy(update={"claim_id": None}))
 
     async def record(
         self, body: Mapping[str, Any], actor: Actor, user_id: str, outcome: ActionOutcome, need: Need
-    ) -> None:
-        await asyncio.to_thread(self._record, body, actor, user_id, outcome, need)
+    ) -> bool:
+        """False when this very request was audited before (by this process or another on the same ledger)."""
+        return await asyncio.to_thread(self._record, body, actor, user_id, outcome, need)
 
 
 REFUSAL = "You need the {need} role for this. Ask a team lead to add you to config/team.yaml or its Slack group."
@@ -386,11 +389,14 @@ def permission_middleware(permissions: Permissions, auditor: Auditor) -> Callabl
             return None
         kind, name = request_kind(body)
         need = permissions.need(kind, name)
-        if satisfies(actor, need):
-            await auditor.record(body, actor, user_id, ActionOutcome.SUCCEEDED, need)
+        allowed = satisfies(actor, need)
+        outcome = ActionOutcome.SUCCEEDED if allowed else ActionOutcome.REFUSED
+        if not await auditor.record(body, actor, user_id, outcome, need):
+            log.info("slack_request_seen_before", request=f"{kind}:{name}")  # a retry another replica handled
+            return BoltResponse(status=200, body="")
+        if allowed:
             await next()
             return None
-        await auditor.record(body, actor, user_id, ActionOutcome.REFUSED, need)
         log.info("slack_request_refused", request=f"{kind}:{name}", needed=need.value)
         text = _refusal_text(need)
         if kind == "command":

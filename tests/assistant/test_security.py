@@ -157,3 +157,15 @@ async def test_the_guard_covers_every_web_api_method_and_response_url(fake_slack
     await client.chat_postMessage(channel="C1", text="Claim C1001: denied")  # the guard lets the rest through
     assert fake_slack.methods() == ["chat.postMessage"]
     assert isinstance(client, AsyncWebClient)
+
+
+def test_a_retry_that_reaches_another_replica_on_the_same_ledger_is_dropped(
+    start_slack_app: StartApp, fake_slack: FakeSlack, billing_ledger: Ledger
+) -> None:
+    first, second = start_slack_app(billing_ledger), start_slack_app(billing_ledger)
+    first.event(_dm(f"status of claim {DENIED_CLAIM}"), event_id="Ev0BOTH")
+    fake_slack.wait_for("chat.postMessage")
+    second.event(_dm(f"status of claim {DENIED_CLAIM}"), event_id="Ev0BOTH", **{"x-slack-retry-num": "1"})
+    fake_slack.wait_quiet(0.5)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert len(billing_ledger.actions_for()) == 1
