@@ -309,20 +309,19 @@ def _claim_ref(kind: str, body: Mapping[str, Any]) -> str | None:
 
 
 def _request_key(kind: str, body: Mapping[str, Any], user_id: str) -> str:
-    """One audit row per request Slack made (a retry of the same one is dropped before this)."""
-    if kind == "command":
-        key = f"slack:command:{body.get('trigger_id')}"
-    elif kind == "action":
-        action = (body.get("actions") or [{}])[0]
-        key = f"slack:action:{user_id}:{action.get('action_id')}:{action.get('action_ts')}"
-    elif kind == "view":
-        view = body.get("view") or {}
-        key = f"slack:view:{view.get('id')}:{view.get('hash')}:{body.get('trigger_id')}"
-    elif kind == "event":
-        key = f"slack:event:{body.get('event_id')}"
-    else:
-        key = f"slack:{kind}:{user_id}:{time.time_ns()}"
-    return key[:DEDUPE_KEY_MAX]
+    """One audit row per request Slack made: a retry or a second replica's copy of it has the same key.
+    A request without the ids that name it gets a key of its own (never taken for another's retry)."""
+    action = (body.get("actions") or [{}])[0]
+    view = body.get("view") or {}
+    naming = {
+        "command": (body.get("trigger_id"),),
+        "action": (user_id, action.get("action_id"), action.get("action_ts")),
+        "view": (view.get("id"), view.get("hash"), body.get("trigger_id")),
+        "event": (body.get("event_id"),),
+    }.get(kind)
+    if naming is None or not all(naming):
+        naming = (user_id, time.time_ns())
+    return f"slack:{kind}:{':'.join(str(part) for part in naming)}"[:DEDUPE_KEY_MAX]
 
 
 class Auditor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ def signed_headers(
 
 
 _ids = count(1)
+_RUN = uuid.uuid4().hex[:8]  # trigger ids are unique per Slack request, across runs over a kept ledger too
 
 
 def command_body(text: str, user_id: str, response_url: str, channel_id: str = CHANNEL, command: str = "/claim") -> str:
@@ -78,7 +80,7 @@ def command_body(text: str, user_id: str, response_url: str, channel_id: str = C
             "text": text,
             "api_app_id": "A0CLAIMBOT",
             "response_url": response_url,
-            "trigger_id": f"trigger.{next(_ids)}",
+            "trigger_id": f"trigger.{_RUN}.{next(_ids)}",
         }
     )
 
@@ -98,7 +100,7 @@ def action_body(
         "team": {"id": TEAM_ID, "domain": "claimbot-test"},
         "user": {"id": user_id, "team_id": TEAM_ID},
         "api_app_id": "A0CLAIMBOT",
-        "trigger_id": f"trigger.{next(_ids)}",
+        "trigger_id": f"trigger.{_RUN}.{next(_ids)}",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": ephemeral},
         "channel": {"id": channel_id},
         "message": {"ts": message_ts, "text": "", "blocks": []},
@@ -124,7 +126,7 @@ def view_submission_body(
         "team": {"id": TEAM_ID, "domain": "claimbot-test"},
         "user": {"id": user_id, "team_id": TEAM_ID},
         "api_app_id": "A0CLAIMBOT",
-        "trigger_id": f"trigger.{next(_ids)}",
+        "trigger_id": f"trigger.{_RUN}.{next(_ids)}",
         "view": {
             "id": view_id,
             "type": "modal",
