@@ -16,6 +16,7 @@ from tests.assistant.conftest import (
     DENIED_CLAIM,
     FORM,
     PATIENT,
+    SIGNING_SECRET,
     SPECIALIST,
     StartApp,
     assert_no_phi,
@@ -169,3 +170,26 @@ def test_a_retry_that_reaches_another_replica_on_the_same_ledger_is_dropped(
     fake_slack.wait_quiet(0.5)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert len(billing_ledger.actions_for()) == 1
+
+
+def test_slack_sdk_never_logs_message_bodies_even_when_the_process_logs_debug(
+    fake_slack: FakeSlack, billing_ledger: Ledger, team: Any
+) -> None:
+    import logging
+
+    from assistant.app import build_app
+    from assistant.settings import SlackSettings
+
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(logging.DEBUG)
+    for name in ("slack_sdk", "slack_bolt"):  # as in a fresh process (an earlier test's app set them)
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    assert logging.getLogger("slack_sdk.web.base_client").isEnabledFor(logging.DEBUG)
+    try:
+        settings = SlackSettings(bot_token="xoxb-x", signing_secret=SIGNING_SECRET, api_url=fake_slack.api_url)
+        build_app(settings, lambda: billing_ledger, team)
+        for name in ("slack_sdk", "slack_sdk.web.base_client", "slack_sdk.web.async_base_client", "slack_bolt"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+    finally:
+        root.setLevel(before)
