@@ -223,6 +223,16 @@ OTHER_PATIENT = make_patient(last_name="Abernathy-Vole", first_name="Theodora", 
 
 @pytest.fixture
 def billing_ledger(sqlite_ledger: Ledger) -> Ledger:
+    return fill_billing(sqlite_ledger)
+
+
+@pytest.fixture
+def billing_ledger_any(ledger: Ledger) -> Ledger:
+    """The same practice on embedded SQLite and on a real PostgreSQL."""
+    return fill_billing(ledger)
+
+
+def fill_billing(sqlite_ledger: Ledger) -> Ledger:
     big = make_claim(PENDING_CLAIM, "SUNRISE")
     big_lines = tuple(line.model_copy(update={"charge": Decimal("2400.00")}) for line in big.lines[:1])
     with sqlite_ledger.writer() as writer:
