@@ -301,10 +301,11 @@ def build_assistant(
                 text="A check of this claim is already running.", replace_original=False, response_type="ephemeral"
             )
             return
-        blocks, text = await card(claim_id, "Checking with the payer now...")
-        await show(body, respond, client, blocks, text)
-        if blocks and blocks[0].get("type") != "header":
-            return  # the claim is not in the ledger: the card says so
+        answer = await asyncio.to_thread(answers.status, claim_id)
+        if isinstance(answer, NotFoundAnswer):
+            await show(body, respond, client, not_found_blocks(answer), answer_text(answer))
+            return
+        await show(body, respond, client, status_blocks(answer, "Checking with the payer now..."), answer_text(answer))
         checking.add(claim_id)
         try:
             failure = await check(ledger, claim_id)
