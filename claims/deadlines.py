@@ -94,6 +94,28 @@ def remittance_date(check: StatusCheck) -> date:
     return check.payment_date or check.status_at.date()
 
 
+def decision_date(history: Sequence[StatusCheck]) -> date | None:
+    """The date of the claim's current decision as first recorded.
+
+    A later look at a decided claim (a live check, a portal re-read, a 277 that carries no remittance
+    date) observes the same decision again; counting from it would restart the windows at every look.
+    So the answers that say the same as the current one, back to the last that said something else,
+    are one decision: its date is the earliest remittance date among them.
+    """
+    ordered = sorted(
+        (check for check in history if check.status not in UNINFORMATIVE_STATUSES),
+        key=lambda check: (check.status_at, check.checked_at),
+    )
+    if not ordered:
+        return None
+    run: list[StatusCheck] = []
+    for check in reversed(ordered):
+        if check.status is not ordered[-1].status:
+            break
+        run.append(check)
+    return min(remittance_date(check) for check in run)
+
+
 def denied_amount(check: StatusCheck) -> Decimal:
     """What the denials that need work leave unpaid (claims.models.Denial.needs_work)."""
     return sum((d.amount for d in check.denials if d.needs_work and d.amount is not None), ZERO)
@@ -130,7 +152,7 @@ def deadlines_of(
         )
     if check is None or status not in DENIED_STATUSES:
         return ClaimDeadlines(claim_id=claim_id, deadlines=(), amount_at_risk=ZERO)
-    remitted = remittance_date(check)
+    remitted = decision_date(history) or remittance_date(check)
     found: list[Deadline] = []
     if recommendation is None or recommendation.correctable:
         start, what = (

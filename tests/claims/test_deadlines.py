@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from claims.deadlines import DeadlineKind, claim_deadlines, current_check, remittance_date
+from claims.deadlines import DeadlineKind, claim_deadlines, current_check, decision_date, remittance_date
 from claims.ledger import Ledger
 from claims.models import AdjustmentGroup, CheckSource, Denial, StatusCheck
 from claims.payer_config import PayerConfigError, WindowStart, load_payer_config
@@ -106,6 +106,26 @@ def test_the_current_check_ignores_answers_that_say_nothing_and_old_files_import
     silent = StatusCheck(claim_id="X", source=CheckSource.PORTAL, status=ClaimStatus.UNAVAILABLE)
     assert current_check([newer, old, silent]) is newer
     assert current_check([silent]) is None
+
+
+def test_a_later_look_at_the_same_decision_does_not_restart_the_windows() -> None:
+    era = denied("X")
+    portal_again = StatusCheck(
+        claim_id="X",
+        checked_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+        source=CheckSource.PORTAL,
+        status=ClaimStatus.DENIED,
+    )
+    assert decision_date([era, portal_again]) == date(2026, 10, 20)
+    pending = StatusCheck(
+        claim_id="X",
+        checked_at=datetime(2026, 11, 5, tzinfo=UTC),
+        source=CheckSource.PORTAL,
+        status=ClaimStatus.PENDING,
+    )
+    # denied, then back in process (a correction), then denied again: the new decision counts from itself
+    assert decision_date([era, pending, portal_again]) == date(2026, 12, 1)
+    assert decision_date([]) is None
 
 
 def test_deadline_config_keys_layer_and_mistakes_name_file_line_and_key(tmp_path: Path) -> None:
