@@ -1,14 +1,17 @@
-"""The Slack app's settings, from SLACK_* environment variables (a .env or a secrets manager in production).
+"""The Slack app's settings: SLACK_* environment variables over the `[slack]` section of config/claimbot.toml.
 
 SLACK_API_URL reaches every Web API call the app makes (GovSlack, or a fake Web API in tests). The
 tokens and the signing secret are SecretStr: their repr hides them, and `require()` names what is
-missing without quoting anything.
+missing without quoting anything. They are read from the environment only (a .env or a secrets manager in
+production): the TOML refuses them (claimbot.settings.SECRET_KEYS).
 """
 
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from claimbot.settings import TomlSection
 
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 
@@ -28,6 +31,17 @@ class SlackSettings(BaseSettings):
     leads_channel: str | None = Field(default=None, description="channel id for escalations to team leads")
     digest_channel: str | None = Field(default=None, description="channel id for the daily digest")
     usergroup_cache_s: float = Field(default=300.0, ge=0, description="how long a user group's members are kept")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlSection(settings_cls, "slack")
 
     @property
     def base_url(self) -> str:

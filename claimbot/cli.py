@@ -31,9 +31,9 @@ from claimbot import (
     sweep_commands,
     worker_commands,
 )
-from claimbot.console import out
+from claimbot.console import Exit, fail, out
 from claimbot.ledger_access import open_ledger, prepare_ledger
-from claimbot.settings import Settings
+from claimbot.settings import ConfigFileError, ServeSettings, Settings
 from sandbox import cli as sandbox_cli
 
 app = typer.Typer(help="Claimbot: claim status, denials and resubmissions for billing teams.", no_args_is_help=True)
@@ -46,7 +46,11 @@ app.add_typer(claims_commands.codes_app, name="codes")
 def main() -> None:
     from claimbot.logs import configure_logging
 
-    settings = Settings()
+    try:
+        settings = Settings()
+        ServeSettings()
+    except ConfigFileError as error:  # config/claimbot.toml: names the file and the key, never a value
+        fail(Exit.BAD_INPUT, str(error))
     configure_logging(settings.log_format, settings.log_level)
 
 

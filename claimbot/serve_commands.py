@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from claimbot.console import Exit, fail
-from claimbot.settings import Settings
+from claimbot.settings import ServeSettings, Settings
 
 if TYPE_CHECKING:
     import uvicorn
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from claims.ledger import Ledger
     from claims.team import TeamConfig
 
-DEFAULT_PORT = 9464
+DEFAULT_PORT: int = ServeSettings.model_fields["port"].default
 
 
 class Role(StrEnum):
@@ -170,12 +170,21 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
     def serve(
         role: Annotated[Role, typer.Option(help="What this process runs; `all` runs every role it can.")] = Role.ALL,
         port: Annotated[
-            int,
-            typer.Option(min=0, max=65535, envvar="CLAIMBOT_SERVE_PORT", help="Port of /healthz, /readyz, /metrics."),
-        ] = DEFAULT_PORT,
+            int | None,
+            typer.Option(
+                min=0,
+                max=65535,
+                envvar="CLAIMBOT_SERVE_PORT",
+                help=f"Port of /healthz, /readyz, /metrics (default: [serve] port, {DEFAULT_PORT}).",
+            ),
+        ] = None,
         host: Annotated[
-            str, typer.Option(envvar="CLAIMBOT_SERVE_HOST", help="Address to listen on (0.0.0.0 in a container).")
-        ] = "127.0.0.1",
+            str | None,
+            typer.Option(
+                envvar="CLAIMBOT_SERVE_HOST",
+                help="Address to listen on (0.0.0.0 in a container; default: [serve] host, 127.0.0.1).",
+            ),
+        ] = None,
         concurrency: Annotated[int, typer.Option(min=1, max=32, help="Worker: payer jobs at once.")] = 2,
         grace: Annotated[
             float,
@@ -205,6 +214,9 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
 
         settings = Settings()
         slack = SlackSettings()
+        address = ServeSettings()
+        host = address.host if host is None else host
+        port = address.port if port is None else port
         team_mode = sa.engine.make_url(settings.ledger_url).get_backend_name() == "postgresql"
         if role is Role.WORKER and not team_mode:
             from bots.workers import TeamModeError, libpq_dsn

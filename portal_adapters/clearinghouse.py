@@ -46,8 +46,9 @@ from typing import Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from claimbot.settings import TomlSection
 from claims.codesets import CodeKind, CodeSets
 from claims.models import Benefit, Patient, npi_check_digit_ok
 from claims.phi import PhiScrubber, register_secret
@@ -137,8 +138,26 @@ ViewT = TypeVar("ViewT", bound=TransactionView)
 log = logging.getLogger(__name__)
 
 
-class ClearinghouseIdentity(BaseSettings):
-    """Who we are to the clearinghouse (env CLAIMBOT_CLEARINGHOUSE_*); defaults are the sandbox's practice."""
+class _ClearinghouseSection(BaseSettings):
+    """Reads the `[clearinghouse]` section of config/claimbot.toml under the environment (CLAIMBOT_CLEARINGHOUSE_*),
+    which ClearinghouseIdentity and BatchPolling share. The API key is never read from the file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = frozenset(ClearinghouseIdentity.model_fields) | frozenset(BatchPolling.model_fields)
+        return init_settings, env_settings, TomlSection(settings_cls, "clearinghouse", shared=shared)
+
+
+class ClearinghouseIdentity(_ClearinghouseSection):
+    """Who we are to the clearinghouse (env CLAIMBOT_CLEARINGHOUSE_*, TOML [clearinghouse]); defaults are the
+    sandbox's practice."""
 
     model_config = SettingsConfigDict(env_prefix="CLAIMBOT_CLEARINGHOUSE_", frozen=True, extra="ignore")
 
@@ -186,8 +205,8 @@ class ClearinghouseIdentity(BaseSettings):
         )
 
 
-class BatchPolling(BaseSettings):
-    """How long a corrected claim waits for its 999 and 277CA (env CLAIMBOT_CLEARINGHOUSE_ACK_*).
+class BatchPolling(_ClearinghouseSection):
+    """How long a corrected claim waits for its 999 and 277CA (env CLAIMBOT_CLEARINGHOUSE_ACK_*, TOML [clearinghouse]).
 
     The mailbox is asked after `ack_poll_first_s`, then at doubling intervals up to `ack_poll_max_s`,
     until both files are there or `ack_wait_s` has passed; what is still missing then comes later
