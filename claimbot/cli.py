@@ -72,13 +72,20 @@ serve_commands.register(app, open_ledger)
 
 @app.command("demo")
 def demo(
-    portals: Annotated[bool, typer.Option(help="Also check claims on the local sandbox portals.")] = True,
+    portals: Annotated[
+        bool, typer.Option(help="Sweep the three sandbox portals in Chromium (else the clearinghouse).")
+    ] = True,
+    claims: Annotated[int, typer.Option("--claims", min=1, help="Claims the sweep checks per payer.")] = 12,
 ) -> None:
-    """The main job on embedded defaults: the synthetic practice imported, its claims checked by the bots."""
+    """The whole loop on embedded defaults: claims imported, an 835, a sweep, reports, alerts, two questions."""
+    import sys
+
     from claimbot.demo import run_demo
 
     settings = Settings()
-    run_demo(settings, prepare_ledger(settings), out, portals=portals)
+    run_demo(
+        settings, prepare_ledger(settings), out, portals=portals, claims_per_payer=claims, progress=sys.stderr.isatty()
+    )
 
 
 app.add_typer(sandbox_cli.app, name="sandbox", help="Local sandbox payer portals and clearinghouse.")

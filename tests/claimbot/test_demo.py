@@ -1,26 +1,144 @@
-"""The README's first command: `claimbot demo` on embedded defaults."""
+"""The README's first command: `claimbot demo` on embedded defaults, run as a real process."""
 
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from claimbot.cli import app
+from claimbot.demo import blocks_as_text, sample_claims_csv
+from tests.conftest import REPO
+
+STEPS = (
+    "the ledger and the sample practice",
+    "the sandbox payer portals and clearinghouse, started in this process",
+    "the clearinghouse: the practice's 837P sent as a batch, its 835 imported",
+    "the canary and a status sweep over the three portals in headless Chromium",
+    "the A/R and denial reports",
+    "alerts and escalations, as Slack shows them (no PHI)",
+    "two questions, answered as in Slack",
+    "where everything is",
+)
+
+
+def run_demo(data_dir: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
+    env |= {"CLAIMBOT_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    if "CLAIMBOT_CHROMIUM" in os.environ:
+        env["CLAIMBOT_CHROMIUM"] = os.environ["CLAIMBOT_CHROMIUM"]
+    return subprocess.run(
+        [sys.executable, "-m", "claimbot", "demo", *options],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+
+
+def number(pattern: str, text: str) -> tuple[int, ...]:
+    found = re.search(pattern, text)
+    assert found, f"not in the demo's output: {pattern}"
+    return tuple(int(n) for n in found.groups())
+
+
+def phi_of_the_practice() -> set[str]:
+    """Patient names, member ids and birth dates of the synthetic practice: none may reach the output."""
+    with sample_claims_csv().open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {r[k] for r in rows for k in ("patient_last_name", "patient_first_name", "member_id", "patient_dob")}
 
 
 @pytest.mark.browser
-def test_demo_imports_the_practice_and_checks_claims_on_every_portal(runner: CliRunner, data_dir: Path) -> None:
-    first = runner.invoke(app, ["demo"])
-    assert first.exit_code == 0, first.stderr
-    assert "540 claims in 1229 rows — 540 new" in first.stdout
-    for payer in ("SUNRISE", "MERIDIAN", "KEYSTONE"):
-        assert f"{payer}: checked 12 claims on its portal (0 failed)" in first.stdout
-    assert "Denials that need work" in first.stdout
-    assert (data_dir / "ledger.sqlite3").exists()
+def test_the_demo_runs_the_whole_loop_and_its_counts_add_up(tmp_path: Path, chromium_path: str) -> None:
+    data_dir = tmp_path / "data"
+    done = run_demo(data_dir, "--claims", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    positions = [out.find(f"step {n}: {what}") for n, what in enumerate(STEPS, 1)]
+    assert -1 not in positions and positions == sorted(positions), positions
+    assert "540 claims in 1229 rows — 540 new, 0 updated, 0 unchanged" in out
+
+    recorded, payments, others = number(r"(\d+) claims recorded = (\d+) payments \+ (\d+) without a payment", out)
+    assert recorded == payments + others > 0
+    assert number(r"(\d+) unmatched, (\d+) errors", out) == (0, 0)
+
+    for payer in ("KEYSTONE", "MERIDIAN", "SUNRISE"):
+        assert re.search(rf"{payer}: canary first on claim C\d+", out)
+    planned, checked, failed, quarantined, skipped = number(
+        r"sweep: planned (\d+) = (\d+) checked \+ (\d+) failed \+ (\d+) quarantined \+ (\d+) skipped", out
+    )
+    assert planned == 6 == checked + failed + quarantined + skipped and checked == 6
+
+    assert "A/R aging" in out and "denials that need work, by category" in out
+    open_claims, denial_lines, denied_claims = number(
+        r"open A/R: (\d+) claims, [\d,.]+; denials to work: (\d+) on (\d+) claims", out
+    )
+    assert open_claims > 0 and denial_lines >= denied_claims > 0
+
+    alerts, _, escalations = number(r"(\d+) new denial alerts, (\d+) thread replies, (\d+) escalations staged", out)
+    assert alerts > 0 and escalations > 0
+    waiting = re.search(r"waiting for Slack: (\d+) messages = ([^(]+)", out)
+    assert waiting
+    kinds = dict((kind, int(n)) for n, kind in re.findall(r"(\d+) (\w+)", waiting.group(2)))
+    assert sum(kinds.values()) == int(waiting.group(1)) and kinds.get("escalation", 0) > 0
+    assert "┌ group → #denials (console)" in out and "[Acknowledge]" in out
+    assert "Slack: not set up" in out
+
+    assert re.search(r'you: claimbot ask "status of claim C\d+"', out) and "claimbot: Claim C" in out
+    assert 'you: claimbot ask "denials KEYSTONE this week"' in out and "denials from KEYSTONE" in out
+
+    assert f"ledger:   sqlite:///{data_dir / 'ledger.sqlite3'}" in out and f"evidence: {data_dir / 'evidence'}" in out
+    assert (data_dir / "ledger.sqlite3").exists() and (data_dir / "inbox" / "sandbox-clearinghouse.835").exists()
+    seconds = float(number(r"demo finished in (\d+)\.\d s", out)[0])
+    assert seconds < 120
+
+    leaked = {value for value in phi_of_the_practice() if re.search(rf"\b{re.escape(value)}\b", out + done.stderr)}
+    assert not leaked, f"{len(leaked)} patient values in the output"
 
 
-def test_demo_twice_imports_nothing_new(runner: CliRunner, data_dir: Path) -> None:
-    assert runner.invoke(app, ["demo", "--no-portals"]).exit_code == 0
-    again = runner.invoke(app, ["demo", "--no-portals"])
-    assert again.exit_code == 0
+def test_the_demo_twice_imports_nothing_new_and_sweeps_the_clearinghouse(runner: CliRunner, data_dir: Path) -> None:
+    assert runner.invoke(app, ["demo", "--no-portals", "--claims", "1"]).exit_code == 0
+    again = runner.invoke(app, ["demo", "--no-portals", "--claims", "1"])
+    assert again.exit_code == 0, again.stderr
     assert "0 new, 0 updated, 540 unchanged" in again.stdout
+    assert "835: already imported (1 file known by its hash): nothing new" in again.stdout
+    assert "portals skipped (--no-portals): the sweep asks the clearinghouse instead" in again.stdout
+    assert "sweep: planned 3 = 3 checked + 0 failed + 0 quarantined + 0 skipped" in again.stdout
+
+
+def test_block_kit_reads_as_the_lines_slack_shows() -> None:
+    blocks = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Denial: claim C1* · SUNRISE"},
+            "fields": [{"type": "mrkdwn", "text": "*Denied*\n$10.00"}, {"type": "mrkdwn", "text": "*Age*\n3 days"}],
+        },
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": "for <!subteam^S0LEADS> by <@U1>, <https://x|the claim>"}],
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": "Acknowledge"}},
+                {"type": "button", "text": {"type": "plain_text", "text": "Snooze 4h"}},
+            ],
+        },
+        {"type": "divider"},
+    ]
+    assert blocks_as_text(blocks) == [
+        "Denial: claim C1 · SUNRISE",
+        "Denied $10.00 · Age 3 days",
+        "for @S0LEADS by @U1, the claim",
+        "[Acknowledge] [Snooze 4h]",
+        "─" * 20,
+    ]
