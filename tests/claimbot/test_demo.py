@@ -88,7 +88,7 @@ def test_the_demo_runs_the_whole_loop_and_its_counts_add_up(tmp_path: Path, chro
     assert alerts > 0 and escalations > 0
     waiting = re.search(r"waiting for Slack: (\d+) messages = ([^(]+)", out)
     assert waiting
-    kinds = dict((kind, int(n)) for n, kind in re.findall(r"(\d+) (\w+)", waiting.group(2)))
+    kinds = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", waiting.group(2))}
     assert sum(kinds.values()) == int(waiting.group(1)) and kinds.get("escalation", 0) > 0
     assert "┌ group → #denials (console)" in out and "[Acknowledge]" in out
     assert "Slack: not set up" in out
