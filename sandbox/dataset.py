@@ -58,6 +58,17 @@ OUTCOME_QUOTA: dict[Outcome, int] = {
     Outcome.NOT_FOUND: 7,
 }
 
+
+def outcome_quota(claims_per_payer: int = CLAIMS_PER_PAYER) -> dict[Outcome, int]:
+    """OUTCOME_QUOTA itself for the standard world; for a bigger or smaller one the same shares, rounded,
+    with paid claims taking up the rounding (so the counts always add up to `claims_per_payer`)."""
+    if claims_per_payer == CLAIMS_PER_PAYER:
+        return dict(OUTCOME_QUOTA)
+    quota = {outcome: round(count * claims_per_payer / CLAIMS_PER_PAYER) for outcome, count in OUTCOME_QUOTA.items()}
+    quota[Outcome.PAID] += claims_per_payer - sum(quota.values())
+    return quota
+
+
 #: Whole-claim denial reasons: (group, CARC, RARC or None, relative weight).
 DENIAL_REASONS: tuple[tuple[AdjustmentGroup, str, str | None, int], ...] = (
     ("CO", "16", "M51", 5),
@@ -283,8 +294,9 @@ class _Draft:
 class _Generator:
     """Builds the world in a fixed order from one RNG; any reordering changes every value after it."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, claims_per_payer: int = CLAIMS_PER_PAYER) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a fixed seed makes the same world every time
+        self.claims_per_payer = claims_per_payer
         self.ref = REFERENCE_DATE
         self._used_ids: set[str] = set()
 
@@ -594,14 +606,15 @@ class _Generator:
         payment_runs: dict[tuple[PayerId, date], PaymentRun] = {}
         claim_number = 100000
         for payer_id in PAYER_IDS:
-            members = [self.patient(payer_id) for _ in range(90)]
+            members = [self.patient(payer_id) for _ in range(max(1, self.claims_per_payer // 2))]
             benefits = {m.member_id: self.eligibility(m) for m in members}
             # members the practice has on file but the payer does not know (wrong or old card)
             strangers = [self.patient(payer_id) for _ in range(3)]
             patients += members + strangers
-            outcomes = [outcome for outcome, count in OUTCOME_QUOTA.items() for _ in range(count)]
+            quota = outcome_quota(self.claims_per_payer)
+            outcomes = [outcome for outcome, count in quota.items() for _ in range(count)]
             self.rng.shuffle(outcomes)
-            denials = iter(self.denial_schedule(payer_id, OUTCOME_QUOTA[Outcome.DENIED]))
+            denials = iter(self.denial_schedule(payer_id, quota[Outcome.DENIED]))
             for index, outcome in enumerate(outcomes):
                 if outcome == Outcome.NOT_FOUND and index % 2 == 0:
                     patient = self.rng.choice(strangers)
@@ -668,9 +681,14 @@ def _covering_every_claim(benefits: dict[str, Eligibility], claims: list[Sandbox
 
 
 @cache
-def load_world() -> SandboxWorld:
-    """The one sandbox world (cached: building it takes a few hundred milliseconds)."""
-    return _Generator(SEED).world()
+def load_world(claims_per_payer: int = CLAIMS_PER_PAYER) -> SandboxWorld:
+    """The one sandbox world (cached: building it takes a few hundred milliseconds).
+
+    `claims_per_payer` makes a bigger (or smaller) world from the same seed, with the same outcome
+    shares, for benchmarks that need more distinct claims; the standard world (180) is what the CSV,
+    the fixtures and the tests are made from, and a different size is a different world, not a superset.
+    """
+    return _Generator(SEED, claims_per_payer).world()
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ class SandboxConfig(BaseModel):
     host: str = "127.0.0.1"
     port_base: int | None = Field(None, description="sunrise, meridian, keystone, clearinghouse = base + 0..3")
     faults: dict[ServerName, dict[str, Any]] = Field(default_factory=dict, description="partial fault specs")
+    claims_per_payer: int | None = Field(
+        None, ge=1, description="a bigger or smaller world for benchmarks (None: the standard world)"
+    )
 
 
 class ServerEndpoint(BaseModel):
@@ -67,7 +70,7 @@ class SandboxEndpoints(BaseModel):
 
 def build_apps(config: SandboxConfig) -> dict[ServerName, Starlette]:
     """The four ASGI apps over the shared world, each with its own runtime and start-up faults."""
-    world = load_world()
+    world = load_world() if config.claims_per_payer is None else load_world(config.claims_per_payer)
     corrections = CorrectionsBook(world)  # one payer memory: a correction sent on one route is seen on all
     apps: dict[ServerName, Starlette] = {}
     for name in SERVER_ORDER:
