@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import re
 import time
 from collections import Counter
@@ -130,9 +131,11 @@ def fetch_remittance(endpoints: SandboxEndpoints, folder: Path, timeout_s: float
             status = client.get(f"/core/batch/{status['submission_id']}").json()
         era = client.get(f"/core/batch/{status['submission_id']}/835")
         era.raise_for_status()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # an 835 names patients: owner-only, as the ledger
     path = folder / "sandbox-clearinghouse.835"  # one name: a second run's same file is known by its hash
-    path.write_text(era.text, "utf-8")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(era.text)
     return path
 
 

@@ -249,3 +249,45 @@ class ServeSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlSection(settings_cls, "serve")
+
+
+def _default_text(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        return "see meaning"
+    if field.default is None:
+        return "–"
+    return f"`{field.default.value if isinstance(field.default, StrEnum) else field.default}`"
+
+
+def key_table() -> str:
+    """The README's table of every setting: its TOML key, its environment variable, default and meaning.
+
+    Generated from the settings classes (tests/test_readme.py checks the README holds it as it is now)."""
+    from assistant.settings import SlackSettings
+    from portal_adapters.clearinghouse import BatchPolling, ClearinghouseIdentity
+
+    schedule_fields = {field: key for key, field in SCHEDULE_KEYS.items()}
+    classes: list[tuple[type[BaseSettings], str | None]] = [
+        (Settings, None),
+        (ServeSettings, "serve"),
+        (SlackSettings, "slack"),
+        (ClearinghouseIdentity, "clearinghouse"),
+        (BatchPolling, "clearinghouse"),
+    ]
+    rows = ["| TOML key | environment variable | default | meaning |", "|---|---|---|---|"]
+    for model, section in classes:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            env = f"`{(prefix + name).upper()}`"
+            if name in SECRET_KEYS or name.endswith(("_token", "_secret")):
+                key = "– (environment only: a secret)"
+            elif model is Settings and name in schedule_fields:
+                key = f"`[schedule] {schedule_fields[name]}`"
+            else:
+                key = f"`[{section}] {name}`" if section else f"`{name}`"
+            rows.append(f"| {key} | {env} | {_default_text(field)} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(key_table())  # `python -m claimbot.settings` prints the README's table

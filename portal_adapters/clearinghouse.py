@@ -161,19 +161,23 @@ class ClearinghouseIdentity(_ClearinghouseSection):
 
     model_config = SettingsConfigDict(env_prefix="CLAIMBOT_CLEARINGHOUSE_", frozen=True, extra="ignore")
 
-    sender_id: str = "WILLOWBEND"  # ISA06/GS02 and the envelope's sender_id
-    receiver_id: str = "SANDBOXCH"  # ISA08/GS03 and the envelope's receiver_id
-    submitter_name: str = "WILLOWBEND FAMILY MEDICINE"  # 276 NM1*41
-    submitter_id: str = "WILLOWBEND"  # 276 NM1*41 NM109 (ETIN)
-    provider_name: str = "WILLOWBEND FAMILY MEDICINE"  # NM1*1P: the billing provider payers match on
-    provider_npi: str = "1577764651"
-    provider_tax_id: str = "990970841"  # 837P billing provider REF*EI
-    provider_address: str = "100 SANDBOX WAY"  # 837P billing provider N3/N4
-    provider_city: str = "SPRINGFIELD"
-    provider_state: str = "IL"
-    provider_postal_code: str = "62701"
-    trace_originator_id: str = "9WILLOWBND"  # 270 TRN03: "9" + our own id
-    usage_indicator: Literal["P", "T"] = "T"  # ISA15: production only once a real clearinghouse is set
+    sender_id: str = Field(default="WILLOWBEND", description="ISA06/GS02 and the envelope's sender_id")
+    receiver_id: str = Field(default="SANDBOXCH", description="ISA08/GS03 and the envelope's receiver_id")
+    submitter_name: str = Field(default="WILLOWBEND FAMILY MEDICINE", description="276 NM1*41 submitter")
+    submitter_id: str = Field(default="WILLOWBEND", description="276 NM1*41 NM109 (ETIN)")
+    provider_name: str = Field(
+        default="WILLOWBEND FAMILY MEDICINE", description="NM1*1P: the billing provider payers match on"
+    )
+    provider_npi: str = Field(default="1577764651", description="the billing provider's NPI (check digit checked)")
+    provider_tax_id: str = Field(default="990970841", description="837P billing provider REF*EI")
+    provider_address: str = Field(default="100 SANDBOX WAY", description="837P billing provider N3")
+    provider_city: str = Field(default="SPRINGFIELD", description="837P billing provider N4 city")
+    provider_state: str = Field(default="IL", description="837P billing provider N4 state")
+    provider_postal_code: str = Field(default="62701", description="837P billing provider N4 postal code")
+    trace_originator_id: str = Field(default="9WILLOWBND", description='270 TRN03: "9" + our own id')
+    usage_indicator: Literal["P", "T"] = Field(
+        default="T", description="ISA15: P (production) only once a real clearinghouse is set"
+    )
 
     @field_validator("provider_npi")
     @classmethod
@@ -214,9 +218,11 @@ class BatchPolling(_ClearinghouseSection):
 
     model_config = SettingsConfigDict(env_prefix="CLAIMBOT_CLEARINGHOUSE_", frozen=True, extra="ignore")
 
-    ack_wait_s: float = Field(default=60.0, ge=0, le=3600)
-    ack_poll_first_s: float = Field(default=0.25, gt=0, le=60)
-    ack_poll_max_s: float = Field(default=5.0, gt=0, le=300)
+    ack_wait_s: float = Field(
+        default=60.0, ge=0, le=3600, description="a corrected claim waits this long for its 999 and 277CA"
+    )
+    ack_poll_first_s: float = Field(default=0.25, gt=0, le=60, description="first look at the batch mailbox")
+    ack_poll_max_s: float = Field(default=5.0, gt=0, le=300, description="the longest pause between looks")
 
 
 class CoreRequest(BaseModel):

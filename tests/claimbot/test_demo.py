@@ -97,7 +97,9 @@ def test_the_demo_runs_the_whole_loop_and_its_counts_add_up(tmp_path: Path, chro
     assert 'you: claimbot ask "denials KEYSTONE this week"' in out and "denials from KEYSTONE" in out
 
     assert f"ledger:   sqlite:///{data_dir / 'ledger.sqlite3'}" in out and f"evidence: {data_dir / 'evidence'}" in out
-    assert (data_dir / "ledger.sqlite3").exists() and (data_dir / "inbox" / "sandbox-clearinghouse.835").exists()
+    era = data_dir / "inbox" / "sandbox-clearinghouse.835"
+    assert (data_dir / "ledger.sqlite3").exists() and era.stat().st_mode & 0o777 == 0o600  # an 835 names patients
+    assert era.parent.stat().st_mode & 0o777 == 0o700
     seconds = float(number(r"demo finished in (\d+)\.\d s", out)[0])
     assert seconds < 120
 
