@@ -7,8 +7,9 @@ request is given up cleanly (the DM says so, a late code is refused) and `reques
 the sign-in ends as a failed sign-in of that payer, never a hang. Only the owner may answer, once; the
 code is registered with the log redactor the moment it arrives and is never put in a message.
 
-It is a `OneTimeCodeSource` (the async shape a portal sign-in awaits for `account.totp` when the account
-has no TOTP secret).
+It is a `portal_adapters.credentials.OneTimeCodeSource` (`code_for`): a portal sign-in of an account with
+`mfa: broker` awaits it for `{account.totp}`, and the owner asked is the account's `mfa_owner`. The app
+hands it to the bots it runs (Check now; `claimbot serve`'s scheduler through BotContext.codes).
 """
 
 from __future__ import annotations
@@ -17,22 +18,19 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from assistant.alerts import SlackPoster, SlackUnavailable
 from claims.phi import register_secret
+from portal_adapters.credentials import PortalAccount
 
 log = structlog.get_logger("assistant.mfa")
 
 OPEN, SUBMIT = "mfa_open", "mfa_code"  # the DM's button action_id, the modal's callback_id
 CODE_BLOCK, CODE_INPUT = "mfa_code_block", "mfa_code_input"
 CODE = re.compile(r"^[0-9A-Za-z]{4,10}$")
-
-
-class OneTimeCodeSource(Protocol):
-    async def request_code(self, payer_id: str, owner: str) -> str | None: ...
 
 
 @dataclass
@@ -53,24 +51,31 @@ class MfaBroker:
     timeout_s: float = 120.0
     _waiting: dict[str, _Request] = field(default_factory=dict)
 
-    async def request_code(self, payer_id: str, owner: str) -> str | None:
+    async def code_for(self, payer_id: str, account: PortalAccount, timeout_s: float) -> str | None:
+        """The OneTimeCodeSource for a portal sign-in: ask the account's owner, within the shorter bound."""
+        if account.mfa_owner is None:
+            return None
+        return await self.request_code(payer_id, account.mfa_owner, min(timeout_s, self.timeout_s))
+
+    async def request_code(self, payer_id: str, owner: str, timeout_s: float | None = None) -> str | None:
         """Ask `owner` (a Slack user id) for `payer_id`'s one-time code; None when none came in time."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
         request_id = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
         request = _Request(payer_id, owner, loop.create_future(), loop)
         self._waiting[request_id] = request
-        text = f"{payer_id} asks for a one-time code to sign in. Enter it within {self.timeout_s:.0f} seconds."
+        text = f"{payer_id} asks for a one-time code to sign in. Enter it within {timeout_s:.0f} seconds."
         try:
             request.channel = await self.poster.open_dm(owner)
             request.ts = await self.poster.post(request.channel, text, _ask_blocks(text, request_id), None)
-            code = await asyncio.wait_for(asyncio.shield(request.answer), timeout=self.timeout_s)
+            code = await asyncio.wait_for(asyncio.shield(request.answer), timeout=timeout_s)
         except SlackUnavailable as err:
             log.warning("mfa code not asked: slack unavailable", payer=payer_id, error=str(err))
             return None
         except TimeoutError:
-            log.info("mfa code not given in time: sign-in given up", payer=payer_id, timeout_s=self.timeout_s)
+            log.info("mfa code not given in time: sign-in given up", payer=payer_id, timeout_s=timeout_s)
             await self._close(
-                request, f"No code came within {self.timeout_s:.0f} seconds: the bot gave up signing in to {payer_id}."
+                request, f"No code came within {timeout_s:.0f} seconds: the bot gave up signing in to {payer_id}."
             )
             return None
         finally:

@@ -43,7 +43,7 @@ from claims.ledger import EligibilityItem, Ledger
 from claims.models import EligibilityCheck, Patient, Sweep, SweepItemState, SweepKind, SweepState
 from claims.validation import plain_problems
 from portal_adapters.contract import EligibilityQuery, EligibilityResult, PayerAdapter
-from portal_adapters.errors import SUSPENDING_KINDS, AdapterError
+from portal_adapters.errors import AdapterError, suspends_payer
 from portal_adapters.retry import RetryPolicy
 
 log = structlog.get_logger("bots.eligibility_sweep")
@@ -324,7 +324,7 @@ async def check_payer_appointments(
             answer = await _ask(adapter, query, policy, sleep)
         except AdapterError as err:
             if err.stops_payer:
-                if err.kind in SUSPENDING_KINDS:
+                if suspends_payer(err):
                     await asyncio.to_thread(hold_payer, ledger, payer_id, err)
                 ended = await asyncio.to_thread(_end, ledger, sweep_id, keys[n:], SweepItemState.FAILED, err.kind.value)
                 result.failed[err.kind.value] += ended

@@ -41,12 +41,12 @@ from portal_adapters.contract import (
     PayerAdapter,
 )
 from portal_adapters.errors import (
-    SUSPENDING_KINDS,
     AdapterError,
     AuthenticationFailed,
     LayoutChanged,
     Reason,
     error_for,
+    suspends_payer,
 )
 from portal_adapters.retry import RetryPolicy
 
@@ -242,7 +242,7 @@ async def live_check(
             await check_with_retry(adapter, queries[start : start + chunk_size], policy, sleep, recorder.record)
     except AdapterError as err:
         await recorder.record_unanswered(queries, err)
-        if err.kind in SUSPENDING_KINDS:
+        if suspends_payer(err):
             await asyncio.to_thread(hold_payer, ledger, payer_id, err, run_id)
         await asyncio.to_thread(recorder.finish, BotRunStatus.FAILED, err.kind.value)
         raise
@@ -266,7 +266,7 @@ async def live_eligibility(ledger: Ledger, adapter: PayerAdapter, query: Eligibi
     try:
         result = await adapter.check_eligibility(query)
     except AdapterError as err:
-        if err.kind in SUSPENDING_KINDS:
+        if suspends_payer(err):
             await asyncio.to_thread(hold_payer, ledger, payer_id, err, None)
         raise
     await asyncio.to_thread(ledger.record_eligibility, result.to_eligibility_check(query))

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
     from claims.payer_config import PayerEntry, SweepRules
     from portal_adapters.contract import PayerAdapter
+    from portal_adapters.credentials import OneTimeCodeSource
 
 log = structlog.get_logger("bots.schedule")
 
@@ -275,6 +276,9 @@ class BotContext:
     wait_poll_s: float = 15.0
     #: Sends the daily digest (assistant.jobs.digest_job); None: no digest is configured.
     digest: Callable[[], Awaitable[None]] | None = None
+    #: Answers one-time codes for accounts with `mfa: broker` (the Slack app's MFA broker when it runs in
+    #: this process); None: such a payer's sign-in fails cleanly (mfa_code_not_given).
+    codes: OneTimeCodeSource | None = None
 
 
 #: On shutdown, how long a status sweep in flight may take to finish the claims it has asked.
@@ -378,6 +382,7 @@ def adapter_or_reason(context: BotContext, entry: PayerEntry) -> PayerAdapter | 
         context.data_dir,
         context.playbooks_dir,
         context.evidence_retention_days,
+        codes=context.codes,
     )
 
 

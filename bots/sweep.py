@@ -50,7 +50,7 @@ from claims.models import (
     SweepState,
 )
 from portal_adapters.contract import ClaimCheckFailed, ClaimOutcome, ClaimQuery, PayerAdapter
-from portal_adapters.errors import SUSPENDING_KINDS, AdapterError, ErrorKind, error_for
+from portal_adapters.errors import AdapterError, ErrorKind, error_for, suspends_payer
 from portal_adapters.retry import RetryPolicy
 
 log = structlog.get_logger("bots.sweep")
@@ -241,7 +241,7 @@ async def check_payer_items(
         if canary is not None:
             failed = await _canary_fails(adapter, canary, policy, sleep)
             if failed is not None:
-                if failed.kind in SUSPENDING_KINDS:
+                if suspends_payer(failed):
                     await asyncio.to_thread(hold_payer, ledger, payer_id, failed)
                 result.quarantined = await asyncio.to_thread(
                     _end_items, ledger, sweep_id, ids, SweepItemState.QUARANTINED, failed.kind.value
@@ -335,7 +335,7 @@ async def check_payer_items(
                 if query.claim_id not in answered:
                     await record(ClaimCheckFailed.from_error(query.claim_id, err))
             if err.stops_payer:
-                if err.kind in SUSPENDING_KINDS:
+                if suspends_payer(err):
                     await asyncio.to_thread(hold_payer, ledger, payer_id, err)
                 await stop(err.kind.value, err, ids[start + chunk :])
                 break

@@ -3,6 +3,7 @@
     claimbot credentials key                  a new key (for CLAIMBOT_CREDENTIALS_KEY), or --keyring
     claimbot credentials set PAYER [--add]    prompts for username, password, TOTP secret, answers
     claimbot credentials set PAYER --from-json -   the same from JSON on stdin, for scripts
+    claimbot credentials set PAYER --mfa-owner U0123   one-time codes asked of that Slack user (no TOTP secret)
     claimbot credentials list                 payers and usernames, never a secret
     claimbot credentials remove PAYER [--username U]
 
@@ -45,7 +46,8 @@ PAYER_ID = re.compile(r"^[A-Za-z0-9_]+$")
 ENV_USERNAME = re.compile(r"^CLAIMBOT_PORTAL_([A-Z0-9_]+)_USERNAME$")
 JSON_SHAPE = (
     '{"username": "...", "password": "...", "totp_secret": "... or null", '
-    '"security_answers": {"question words": "answer"}}, or a list of them'
+    '"security_answers": {"question words": "answer"}, "mfa": "totp or broker", "mfa_owner": "Slack user id"}, '
+    "or a list of them"
 )
 
 
@@ -152,6 +154,21 @@ def _prompt_account() -> PortalAccount:
         fail(Exit.BAD_INPUT, "a username and a password are needed")
 
 
+def _with_mfa_owner(account: PortalAccount, owner: str) -> PortalAccount:
+    """The account with its one-time codes asked of `owner` (the MFA broker): `mfa: broker`."""
+    if account.totp_secret is not None:
+        raise CredentialsError(
+            f"account {account.username}: has a TOTP secret (the bot makes its codes); "
+            "--mfa-owner is for accounts without one"
+        )
+    try:
+        return PortalAccount.model_validate(account.model_dump() | {"mfa": "broker", "mfa_owner": owner.strip()})
+    except ValidationError:
+        raise CredentialsError(
+            "--mfa-owner: a Slack user id, like U0123ABCD (the person's profile, 'Copy member ID')"
+        ) from None
+
+
 @credentials_app.command("set")
 def credentials_set(
     payer: Annotated[str, typer.Argument(help="The payer id, as in config/payers.yaml (e.g. SUNRISE).")],
@@ -169,6 +186,16 @@ def credentials_set(
             help=f"Read the account from a JSON file, or '-' for stdin, instead of prompting: {JSON_SHAPE}.",
         ),
     ] = None,
+    mfa_owner: Annotated[
+        str | None,
+        typer.Option(
+            "--mfa-owner",
+            metavar="SLACK_USER_ID",
+            help="The portal's one-time codes come from this person (SMS, e-mail, an authenticator whose secret "
+            "the team does not hold): the Slack assistant's MFA broker asks them in a DM when a sign-in needs one. "
+            "For accounts with no TOTP secret (mfa: broker).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store a payer's portal account(s) in the encrypted credentials file (prompts hide every secret)."""
@@ -180,6 +207,8 @@ def credentials_set(
         fail(Exit.LEDGER, str(error))
     try:
         accounts = _accounts_from_json(from_json) if from_json is not None else [_prompt_account()]
+        if mfa_owner is not None:
+            accounts = [_with_mfa_owner(account, mfa_owner) for account in accounts]
     except CredentialsError as error:
         fail(Exit.BAD_INPUT, str(error))
     for account in accounts:
@@ -219,6 +248,7 @@ def credentials_list(as_json: JsonOption = False) -> None:
             "source": "file",
             "totp": account.totp_secret is not None,
             "security_answers": len(account.security_answers),
+            "mfa_owner": account.mfa_owner if account.asks_for_code else None,
         }
         for payer, accounts in sorted(stored.items())
         for account in accounts
@@ -234,6 +264,7 @@ def credentials_list(as_json: JsonOption = False) -> None:
                     "source": "environment (used instead of the file)",
                     "totp": bool(os.environ.get(f"CLAIMBOT_PORTAL_{payer_id}_TOTP_SECRET")),
                     "security_answers": None,
+                    "mfa_owner": os.environ.get(f"CLAIMBOT_PORTAL_{payer_id}_MFA_OWNER") or None,
                 }
             )
     if as_json:
@@ -254,7 +285,7 @@ def credentials_list(as_json: JsonOption = False) -> None:
             str(row["payer"]),
             str(row["username"]),
             str(row["source"]),
-            "yes" if row["totp"] else "no",
+            "yes" if row["totp"] else f"asked of {row['mfa_owner']}" if row["mfa_owner"] else "no",
             "" if row["security_answers"] is None else str(row["security_answers"]),
         ]
         for row in rows

@@ -1,13 +1,18 @@
 """Portal and clearinghouse credentials: from the environment or an encrypted file, never from config.
 
 Environment (one account per payer): CLAIMBOT_PORTAL_<PAYER>_USERNAME, _PASSWORD, _TOTP_SECRET,
-_SECURITY_ANSWERS (JSON: {"question words": "answer"}).
+_SECURITY_ANSWERS (JSON: {"question words": "answer"}), _MFA_OWNER (a Slack user id: see below).
 Encrypted file (several accounts per payer): <data dir>/credentials.fernet, a Fernet token over
 JSON {"PAYER": [{"username": ..., "password": ..., ...}]}; the key comes from
 CLAIMBOT_CREDENTIALS_KEY or the OS keyring (service "claimbot", name "credentials-key").
 Loaded secrets are registered with the log redactor and are hidden from every repr.
 `claimbot credentials set|list|remove|key` manages the file; it is rewritten whole and atomically,
 owner-only (0600) from the moment it exists.
+
+One-time codes: an account with a TOTP secret makes its own. One whose portal sends a code the bot
+cannot make (SMS, e-mail, an authenticator whose secret the team does not hold) has `mfa: broker`
+and `mfa_owner` (the Slack user id of the credential's owner): the sign-in awaits a
+`OneTimeCodeSource` (the Slack assistant's MFA broker asks the owner), bounded in time.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from claims.phi import register_secret
 
@@ -32,6 +37,8 @@ CREDENTIALS_FILE = "credentials.fernet"
 KEY_ENV = "CLAIMBOT_CREDENTIALS_KEY"
 KEYRING_SERVICE = "claimbot"
 KEYRING_NAME = "credentials-key"
+#: A Slack user id (U... or W...): who is asked for a portal's one-time code.
+SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 
 
 class CredentialsError(RuntimeError):
@@ -45,6 +52,21 @@ class PortalAccount(BaseModel):
     password: SecretStr
     totp_secret: SecretStr | None = None
     security_answers: dict[str, SecretStr] = Field(default_factory=dict)
+    #: Where the sign-in's one-time code comes from: made from `totp_secret`, or asked of `mfa_owner`
+    #: through a OneTimeCodeSource (the Slack assistant's MFA broker) when there is no secret.
+    mfa: Literal["totp", "broker"] = "totp"
+    mfa_owner: str | None = Field(default=None, pattern=SLACK_USER_ID)
+
+    @model_validator(mode="after")
+    def _broker_has_an_owner(self) -> PortalAccount:
+        if self.mfa == "broker" and self.mfa_owner is None:
+            raise ValueError("mfa broker needs mfa_owner: the Slack user id asked for the one-time code")
+        return self
+
+    @property
+    def asks_for_code(self) -> bool:
+        """The one-time code is asked of the owner (no TOTP secret, `mfa: broker`)."""
+        return self.mfa == "broker" and not (self.totp_secret and self.totp_secret.get_secret_value())
 
     def totp_now(self) -> str:
         if self.totp_secret is None:
@@ -61,7 +83,7 @@ class PortalAccount(BaseModel):
         has = {
             "account.username": bool(self.username),
             "account.password": bool(self.password.get_secret_value()),
-            "account.totp": bool(self.totp_secret and self.totp_secret.get_secret_value()),
+            "account.totp": bool(self.totp_secret and self.totp_secret.get_secret_value()) or self.asks_for_code,
             "account.security_answers": bool(self.security_answers),
         }
         return sorted(need for need in set(needs) if not has.get(need, False))
@@ -80,6 +102,15 @@ class PortalAccount(BaseModel):
             register_secret(self.totp_secret.get_secret_value())
         for answer in self.security_answers.values():
             register_secret(answer.get_secret_value())
+
+
+class OneTimeCodeSource(Protocol):
+    """Where a sign-in gets a one-time code the bot cannot make (an account with `mfa: broker`).
+
+    `code_for` waits at most `timeout_s` and returns None when no code came: the sign-in then fails
+    as AuthenticationFailed(mfa_code_not_given). It must never raise for "no answer"."""
+
+    async def code_for(self, payer_id: str, account: PortalAccount, timeout_s: float) -> str | None: ...
 
 
 def _key() -> bytes:
@@ -140,6 +171,11 @@ class CredentialStore:
                 if os.environ.get(prefix + "TOTP_SECRET")
                 else None,
                 security_answers={k: SecretStr(v) for k, v in answers.items()},
+                **(
+                    {"mfa": "broker", "mfa_owner": os.environ[prefix + "MFA_OWNER"]}
+                    if os.environ.get(prefix + "MFA_OWNER")
+                    else {}
+                ),
             )
         except (json.JSONDecodeError, AttributeError, ValidationError) as err:
             raise CredentialsError(f"{prefix}*: the environment credentials for {payer_id} are malformed") from err
@@ -239,6 +275,8 @@ class CredentialStore:
                         "password": a.password.get_secret_value(),
                         "totp_secret": a.totp_secret.get_secret_value() if a.totp_secret else None,
                         "security_answers": {k: v.get_secret_value() for k, v in a.security_answers.items()},
+                        "mfa": a.mfa,
+                        "mfa_owner": a.mfa_owner,
                     }
                     for a in payer_accounts
                 ]

@@ -57,6 +57,7 @@ class Reason(StrEnum):
     SIGN_IN_REFUSED = "sign_in_refused"
     ACCOUNT_LOCKED = "account_locked"
     NO_SECURITY_ANSWER = "no_security_answer"
+    MFA_CODE_NOT_GIVEN = "mfa_code_not_given"
     API_KEY_REFUSED = "api_key_refused"
     PAYER_SUSPENDED = "payer_suspended"
     # the portal or the clearinghouse is not what we were told (stop the payer)
@@ -114,6 +115,10 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.SIGN_IN_REFUSED: "the portal refused the sign-in",
     Reason.ACCOUNT_LOCKED: "the portal account is locked",
     Reason.NO_SECURITY_ANSWER: "no stored answer matches the portal's security question",
+    Reason.MFA_CODE_NOT_GIVEN: (
+        "the portal asked for a one-time code and none was given (no one to ask in this process, "
+        "or the credential's owner did not answer in time)"
+    ),
     Reason.API_KEY_REFUSED: "the clearinghouse refused the API key",
     Reason.PAYER_SUSPENDED: "the payer is suspended after a refused sign-in: a person must clear it",
     Reason.ELEMENT_MISSING: "an element the playbook requires did not appear (the page is not what it describes)",
@@ -292,6 +297,12 @@ ERROR_TYPES: dict[ErrorKind, type[AdapterError]] = {
 
 #: Kinds after which no scheduled run may sign in again until a person clears the payer.
 SUSPENDING_KINDS = frozenset({ErrorKind.AUTH_FAILED, ErrorKind.ACCOUNT_LOCKED})
+
+
+def suspends_payer(err: AdapterError) -> bool:
+    """Whether this failure holds the payer until a person clears it: a refused sign-in or a locked
+    account, but not a one-time code that never came (the password was not refused; the next run asks again)."""
+    return err.kind in SUSPENDING_KINDS and err.reason is not Reason.MFA_CODE_NOT_GIVEN
 
 
 def error_for(kind: ErrorKind, payer_id: str, reason: Reason | None = None) -> AdapterError:

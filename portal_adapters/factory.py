@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from claims.payer_config import PayerRoute
 from portal_adapters.clearinghouse import ClearinghouseAdapter
 from portal_adapters.contract import PayerAdapter
-from portal_adapters.credentials import CredentialsError, CredentialStore
+from portal_adapters.credentials import CredentialsError, CredentialStore, OneTimeCodeSource
 from portal_adapters.engine import PlaybookPortalAdapter
 from portal_adapters.errors import AdapterError
 from portal_adapters.evidence import EvidenceStore
@@ -44,8 +44,10 @@ def portal_adapter(
     browser: Browser | None = None,
     base_url: str | None = None,
     headless: bool = True,
+    codes: OneTimeCodeSource | None = None,
 ) -> PlaybookPortalAdapter:
-    """The playbook-driven adapter for `payer_id`; PlaybookError / CredentialsError say what is missing."""
+    """The playbook-driven adapter for `payer_id`; PlaybookError / CredentialsError say what is missing.
+    `codes` answers the one-time codes of accounts with `mfa: broker` (none: their sign-in fails cleanly)."""
     found = discover_playbooks(playbooks_dir)
     if payer_id.upper() not in found:
         raise PlaybookError(
@@ -58,6 +60,7 @@ def portal_adapter(
         base_url=base_url,
         browser=browser,
         headless=headless,
+        codes=codes,
     )
 
 
@@ -70,13 +73,14 @@ def route_adapter(
     evidence_retention_days: int = 30,
     browser: Browser | None = None,
     headless: bool = True,
+    codes: OneTimeCodeSource | None = None,
 ) -> PayerAdapter:
     """The payer's adapter on a route: its portal, the clearinghouse, or the clearinghouse then the
     portal. Raises PlaybookError / CredentialsError / AdapterError saying what is missing."""
 
     def portal() -> PayerAdapter:
         return portal_adapter(
-            payer_id, data_dir, playbooks_dir, evidence_retention_days, browser=browser, headless=headless
+            payer_id, data_dir, playbooks_dir, evidence_retention_days, browser=browser, headless=headless, codes=codes
         )
 
     if route is PayerRoute.PORTAL:
@@ -93,12 +97,20 @@ def adapter_or_reason(
     playbooks_dir: Path,
     evidence_retention_days: int = 30,
     browser: Browser | None = None,
+    codes: OneTimeCodeSource | None = None,
 ) -> PayerAdapter | str:
     """`route_adapter`, or why there is none, for a bot that goes on with the other payers (PHI-free:
     these errors are built from fields and names, never values)."""
     try:
         return route_adapter(
-            payer_id, route, clearinghouse_payer_id, data_dir, playbooks_dir, evidence_retention_days, browser
+            payer_id,
+            route,
+            clearinghouse_payer_id,
+            data_dir,
+            playbooks_dir,
+            evidence_retention_days,
+            browser,
+            codes=codes,
         )
     except (PlaybookError, CredentialsError, AdapterError) as error:
         return str(error)

@@ -34,7 +34,7 @@ from portal_adapters.contract import (
     EligibilityResult,
     Route,
 )
-from portal_adapters.credentials import PortalAccount
+from portal_adapters.credentials import OneTimeCodeSource, PortalAccount
 from portal_adapters.engine.browser_errors import Translation, playwright_errors
 from portal_adapters.engine.corrections import send_correction
 from portal_adapters.engine.pages import NoResults, PageReader, SessionExpired, Unexplained
@@ -119,6 +119,8 @@ class PlaybookPortalAdapter:
         browser: Browser | None = None,
         headless: bool = True,
         chromium_path: str | None = None,
+        codes: OneTimeCodeSource | None = None,
+        code_timeout_s: float = 120.0,
     ) -> None:
         self.payer_id = playbook.payer_id
         if not accounts:
@@ -132,7 +134,7 @@ class PlaybookPortalAdapter:
         self.base_url = portal_base_url(playbook, base_url)
         origins = playbook.origins | {o for o in [origin_of(self.base_url)] if o is not None}
         self.pages = PageReader(playbook, evidence)
-        self.steps = StepRunner(playbook, self.pages, self.base_url, frozenset(origins))
+        self.steps = StepRunner(playbook, self.pages, self.base_url, frozenset(origins), codes, code_timeout_s)
         self.pool = SessionPool(
             self.payer_id,
             playbook.session,
@@ -164,6 +166,9 @@ class PlaybookPortalAdapter:
             missing = account.missing_for(needs)
             if missing:
                 raise AuthenticationFailed(self.payer_id, Reason.CREDENTIALS_INCOMPLETE, field=missing[0])
+            if "account.totp" in needs and account.asks_for_code and self.steps.codes is None:
+                # no one to ask in this process (a CLI run, a scheduler without the Slack app): do not type a password
+                raise AuthenticationFailed(self.payer_id, Reason.MFA_CODE_NOT_GIVEN, field="account.totp")
 
     async def open(self) -> None:
         """Check the accounts, start the browser (unless one was given), sign in the first session."""

@@ -1,9 +1,11 @@
 """The session pool: one browser, one browser context per portal session, each signed in once.
 
-Sessions grow round-robin over the accounts up to `max_concurrent` x accounts. A portal that refuses
-an extra session leaves the pool with the sessions it has. Look-ups borrow an idle session and give
-it back, so one session serves one look-up at a time. Signing in and out is not done here: the pool
-is given both as functions (the step interpreter runs the playbook's login and logout).
+Sessions grow round-robin over the accounts up to `max_concurrent` per account, but one for an account
+whose sign-in asks a person for a one-time code (`mfa: broker`): each sign-in is one more message to them.
+A portal that refuses an extra session leaves the pool with the sessions it has. Look-ups borrow an
+idle session and give it back, so one session serves one look-up at a time. Signing in and out is
+not done here: the pool is given both as functions (the step interpreter runs the playbook's login
+and logout).
 
 Every session is given back to the portal: `close()` signs each one out (bounded, errors swallowed)
 before closing its browser context, and so does a sign-in that fails half-way (the portal may
@@ -77,9 +79,18 @@ class SessionPool:
         self._idle: asyncio.Queue[PortalSession] = asyncio.Queue()
         self.refusals: list[ErrorKind] = []
 
+    def _cap(self, account: PortalAccount) -> int:
+        return 1 if account.asks_for_code else self.policy.max_concurrent
+
     @property
     def limit(self) -> int:
-        return self.policy.max_concurrent * len(self.accounts)
+        return sum(self._cap(account) for account in self.accounts)
+
+    def _next_account(self) -> PortalAccount:
+        """The account with the fewest sessions that may have one more (the first of those on a tie)."""
+        counts = [sum(1 for s in self.sessions if s.account is account) for account in self.accounts]
+        free = [i for i, account in enumerate(self.accounts) if counts[i] < self._cap(account)]
+        return self.accounts[min(free, key=lambda i: counts[i])]
 
     async def start_browser(self) -> None:
         """Launch Chromium (unless one was given), without the secrets of this process's environment."""
@@ -126,7 +137,7 @@ class SessionPool:
         that is locked) leaves us with the sessions we have: the batch goes on, slower.
         """
         while len(self.sessions) < min(wanted, self.limit):
-            account = self.accounts[len(self.sessions) % len(self.accounts)]
+            account = self._next_account()
             try:
                 await self.add(account)
             except AdapterError as err:

@@ -8,6 +8,11 @@ error it raises carries that key path as `step`. Browser calls go through `playw
 Addresses are rendered with `render_url` (values URL-encoded) and checked against the playbook's
 origins before the browser goes there, and a form is only filled on a page of those origins, so a
 playbook (or a portal's answer) cannot send a password or a patient's values anywhere else.
+
+A one-time code the bot cannot make (an account with `mfa: broker`) is awaited from the runner's
+`OneTimeCodeSource` when a step is about to type `{account.totp}` (the portal has asked by then),
+bounded by `code_timeout_s`; no source, no code in time, or a source that fails ends the sign-in as
+AuthenticationFailed(mfa_code_not_given), never a hang.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import Frame, Locator, Page
 
+from claims.phi import register_secret
 from portal_adapters.contract import ClaimQuery, EligibilityQuery
-from portal_adapters.credentials import PortalAccount
+from portal_adapters.credentials import OneTimeCodeSource, PortalAccount
 from portal_adapters.engine.browser_errors import Translation, playwright_errors, translate
 from portal_adapters.engine.pages import NoResults, PageReader, SessionExpired, Unexplained, any_of
 from portal_adapters.errors import (
@@ -59,6 +65,8 @@ __all__ = ["StepRunner", "Translation", "playwright_errors", "template_values", 
 
 Key = tuple[str | int, ...]
 log = logging.getLogger(__name__)
+#: Beyond its own bound, how long a code source may take before the sign-in stops waiting for it.
+CODE_SOURCE_GRACE_S = 5.0
 
 
 def template_values(query: ClaimQuery | EligibilityQuery | None, account: PortalAccount) -> dict[str, TemplateValue]:
@@ -104,12 +112,22 @@ def step_label(key: Key, step: Step | None = None) -> str:
 class StepRunner:
     """Runs steps on a session; knows the playbook, the base URL in use and the allowed origins."""
 
-    def __init__(self, playbook: Playbook, pages: PageReader, base_url: str, origins: frozenset[str]) -> None:
+    def __init__(
+        self,
+        playbook: Playbook,
+        pages: PageReader,
+        base_url: str,
+        origins: frozenset[str],
+        codes: OneTimeCodeSource | None = None,
+        code_timeout_s: float = 120.0,
+    ) -> None:
         self.playbook = playbook
         self.payer_id = playbook.payer_id
         self.pages = pages
         self.base_url = base_url
         self.origins = origins
+        self.codes = codes
+        self.code_timeout_s = code_timeout_s
 
     # --- addresses -----------------------------------------------------------------------------
     def resolve(self, rendered: str, step: str) -> str:
@@ -209,6 +227,7 @@ class StepRunner:
             await self.expect(session, [selector], step.frame, label)
             target = await self.pages.target(session, step.frame, label)
             self.on_origin(target, label)
+            values = await self._with_one_time_code(session, [step.value], values, label)
             if isinstance(step, Fill):
                 await target.locator(selector).first.fill(render(step.value, values))
             else:
@@ -291,6 +310,31 @@ class StepRunner:
         await target.locator(step.submit).first.click()
         await session.page.wait_for_load_state("domcontentloaded")
 
+    # --- one-time codes -------------------------------------------------------------------------
+    async def _with_one_time_code(
+        self, session: PortalSession, templates: Sequence[str], values: dict[str, TemplateValue], step: str
+    ) -> dict[str, TemplateValue]:
+        """The values with `{account.totp}` asked of the code source, when these templates type it for an
+        account that cannot make its own code; the values as they are otherwise."""
+        if not session.account.asks_for_code or not any("account.totp" in names_in(t) for t in templates):
+            return values
+        return values | {"account.totp": await self._one_time_code(session.account, step)}
+
+    async def _one_time_code(self, account: PortalAccount, step: str) -> str:
+        code: str | None = None
+        if self.codes is not None:
+            try:
+                async with asyncio.timeout(self.code_timeout_s + CODE_SOURCE_GRACE_S):
+                    code = await self.codes.code_for(self.payer_id, account, self.code_timeout_s)
+            except TimeoutError:
+                code = None
+            except Exception as err:  # a broken source must end this sign-in, not the process; never its text
+                log.warning("one-time code source failed: %s (payer %s)", type(err).__name__, self.payer_id)
+        if not code:
+            raise AuthenticationFailed(self.payer_id, Reason.MFA_CODE_NOT_GIVEN, step=step, field="account.totp")
+        register_secret(code)
+        return code
+
     # --- JSON ----------------------------------------------------------------------------------
     async def _storage_values(self, session: PortalSession, templates: Sequence[str]) -> dict[str, TemplateValue]:
         """`{storage.KEY}`: a value the portal's app keeps in local or session storage (a bearer token)."""
@@ -320,6 +364,7 @@ class StepRunner:
     ) -> None:
         templates = [step.fetch_json, *step.headers.values(), *(step.body or {}).values()]
         values = values | await self._storage_values(session, templates) | self._json_values(session, templates, label)
+        values = await self._with_one_time_code(session, templates, values, label)
         url = self.resolve(render_url(step.fetch_json, values), label)
         headers = {k: render(v, values) for k, v in step.headers.items()}
         body = {k: render(v, values) for k, v in step.body.items()} if step.body is not None else None

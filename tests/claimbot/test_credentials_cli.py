@@ -82,7 +82,14 @@ def test_set_from_stdin_round_trips_and_stays_private(runner: CliRunner, data_di
     code, printed = invoke(runner, "credentials", "list", "--json")
     assert code == 0
     assert json.loads(printed) == [
-        {"payer": "SUNRISE", "username": "b3", "source": "file", "totp": False, "security_answers": 0}
+        {
+            "payer": "SUNRISE",
+            "username": "b3",
+            "source": "file",
+            "totp": False,
+            "security_answers": 0,
+            "mfa_owner": None,
+        }
     ]
     assert invoke(runner, "credentials", "remove", "SUNRISE")[0] == 0
     assert store.stored() == {}
