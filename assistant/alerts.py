@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from assistant.cards import RESUBMIT, money
 from assistant.digest import build_digest, chart_of, digest_blocks, digest_text
 from assistant.escalations import (
+    CARD_KEY,
     AlertFacts,
     ClaimFacts,
     DeadlineFacts,
@@ -1106,6 +1107,44 @@ def facts_of(ledger: Ledger, alert_id: int) -> AlertFacts | None:
     with ledger.engine.connect() as conn:
         row = conn.execute(_facts_query().where(denial_alerts.c.id == alert_id)).first()
     return None if row is None else _facts(row)
+
+
+def last_card_escalation(ledger: Ledger, claim_id: str) -> tuple[int, datetime] | None:
+    """(number, when) of the claim's newest escalation from its status card, or None (never escalated)."""
+    prefix = CARD_KEY + claim_id + ":"
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(escalations.c.dedupe_key, escalations.c.created_at)
+            .join(claims, claims.c.id == escalations.c.claim_pk)
+            .where(claims.c.claim_id == claim_id, escalations.c.rule == RuleName.MANUAL.value)
+        ).all()
+    numbered = [
+        (int(row.dedupe_key.removeprefix(prefix)), row.created_at)
+        for row in rows
+        if row.dedupe_key.startswith(prefix) and row.dedupe_key.removeprefix(prefix).isdigit()
+    ]
+    return max(numbered, default=None)
+
+
+def escalation_rows(ledger: Ledger) -> list[dict[str, Any]]:
+    """Every escalation with its claim id (tests, and the alert state `claimbot slack dispatch` reports)."""
+    with ledger.engine.connect() as conn:
+        return [
+            r._asdict()
+            for r in conn.execute(
+                sa.select(
+                    escalations.c.id,
+                    escalations.c.dedupe_key,
+                    escalations.c.rule,
+                    claims.c.claim_id,
+                    escalations.c.denial_alert_id,
+                    escalations.c.message_id,
+                    escalations.c.created_at,
+                )
+                .outerjoin(claims, claims.c.id == escalations.c.claim_pk)
+                .order_by(escalations.c.id)
+            )
+        ]
 
 
 def alert_rows(ledger: Ledger) -> list[dict[str, Any]]:

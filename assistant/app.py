@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -24,7 +26,8 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from assistant.alert_listeners import AlertRuntime, register_alert_listeners
+from assistant.alert_listeners import AlertRuntime, build_dispatcher, register_alert_listeners
+from assistant.alerts import Dispatcher, last_card_escalation, latest_alert
 from assistant.answers import Answer, Answers, NotFoundAnswer, StatusAnswer
 from assistant.assignments import assign_to
 from assistant.cards import (
@@ -35,12 +38,11 @@ from assistant.cards import (
     Block,
     answer_blocks,
     answer_text,
-    money,
     not_found_blocks,
     notice_blocks,
     status_blocks,
 )
-from assistant.escalations import EscalationConfig, load_escalations
+from assistant.escalations import EscalationConfig, card_escalation, load_escalations
 from assistant.identity import Identity
 from assistant.intents import parse_command, parse_phrase
 from assistant.middleware import (
@@ -76,7 +78,9 @@ from assistant.settings import SlackSettings
 from bots.resubmission import FIELD_PATHS, ResubmissionRequest, ResubmissionService, ResubmissionState
 from claimbot.settings import Settings
 from claims.ledger import Ledger
+from claims.models import utc_now
 from claims.team import Actor, Role, TeamConfig
+from portal_adapters.credentials import OneTimeCodeSource
 
 log = structlog.get_logger(__name__)
 
@@ -93,8 +97,9 @@ FAILED = "Something went wrong on my side answering that; it is logged. Try agai
 GREETING = "Hi! Ask me about a claim by its id, about denials (by payer, today or this week), or about your queue."
 
 
-def live_checker(settings: Settings) -> ClaimChecker:
-    """Check now through the payer's route (portal, clearinghouse or both), as `claimbot check` does."""
+def live_checker(settings: Settings, codes: Callable[[], OneTimeCodeSource | None] = lambda: None) -> ClaimChecker:
+    """Check now through the payer's route (portal, clearinghouse or both), as `claimbot check` does.
+    `codes()` is the MFA broker (when the alerts run in this app) for accounts with `mfa: broker`."""
 
     async def check(ledger: Ledger, claim_id: str) -> str | None:
         from bots.live import live_check
@@ -118,6 +123,7 @@ def live_checker(settings: Settings) -> ClaimChecker:
             settings.data_dir,
             settings.playbooks_dir,
             settings.evidence_retention_days,
+            codes=codes(),
         )
         if isinstance(adapter, str):
             return adapter
@@ -217,7 +223,7 @@ def build_assistant(
     app.use(identity_middleware(identity))
     app.use(permission_middleware(permissions, Auditor(ledger)))
     checking: set[str] = set()
-    check = checker or live_checker(config)
+    check = checker or live_checker(config, codes=lambda: alerts.broker if alerts is not None else None)
 
     async def answer_for(text: str, actor: Actor, command: bool) -> Answer:
         intent = (parse_command if command else parse_phrase)(text, answers.payer_names())
@@ -353,26 +359,72 @@ def build_assistant(
         if not isinstance(answer, StatusAnswer):
             await respond(text=answer_text(answer), blocks=answer_blocks(answer), replace_original=False)
             return
-        reached = await escalate_to_leads(answer, context["slack_user_id"], client)
+        reached = await escalate_to_leads(answer, context["slack_user_id"])
         await respond(text=reached, replace_original=False, response_type="ephemeral")
 
-    async def escalate_to_leads(answer: StatusAnswer, user_id: str, client: AsyncWebClient) -> str:
-        mentions = " ".join(f"<!subteam^{group}>" for group in team.slack_groups.get(Role.LEAD, ()))
-        text = (
-            f"{mentions} Claim {answer.claim_id} escalated by <@{user_id}>: {answer.status.value.replace('_', ' ')}, "
-            f"{money(answer.billed)} billed, {answer.payer_name}."
-        ).strip()
-        blocks = [*notice_blocks(text), *status_blocks(answer)[1:]]
-        if settings.leads_channel:
-            await client.chat_postMessage(channel=settings.leads_channel, text=text, blocks=blocks)
-            return "Escalated to the leads' channel."
-        leads = [m.slack_user for m in team.members if m.slack_user and Role.LEAD in m.roles]
-        for lead in leads:
-            opened = await client.conversations_open(users=lead)
-            await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
-        if not leads:
+    card_dispatchers: list[Dispatcher] = []
+
+    def card_dispatcher() -> Dispatcher | None:
+        """The escalations' dispatcher (the alerts' when they run here); it DMs the leads when there is no
+        leads channel, as the card always did. None: no channel is configured at all."""
+        if not card_dispatchers:
+            try:
+                base = (
+                    alerts.dispatcher
+                    if alerts is not None
+                    else build_dispatcher(
+                        ledger,
+                        client,
+                        settings,
+                        team,
+                        escalations or load_escalations(config.config_dir / "escalations.yaml"),
+                        config.schedule_timezone,
+                    )
+                )
+            except ValueError:  # no alert, leads or digest channel
+                return None
+            delivery = base.config.delivery
+            if not (delivery.leads_channel and base.targets.leads_channel) and not delivery.dm_leads:
+                dm = base.config.model_copy(update={"delivery": delivery.model_copy(update={"dm_leads": True})})
+                base = dataclasses.replace(base, config=dm)
+            card_dispatchers.append(base)
+        return card_dispatchers[0]
+
+    async def escalate_to_leads(answer: StatusAnswer, user_id: str) -> str:
+        """Through the escalation records (assistant.alerts): once per claim within `rules.manual.window_hours`,
+        whoever presses, on the claim's alert thread too when it has one."""
+        dispatcher = card_dispatcher()
+        targets = dispatcher.targets if dispatcher is not None else None
+        delivery = dispatcher.config.delivery if dispatcher is not None else None
+        to_channel = bool(targets and delivery and delivery.leads_channel and targets.leads_channel)
+        dms = len(targets.lead_users) if targets and delivery and delivery.dm_leads else 0
+        if dispatcher is None or not (to_channel or dms):
             return "No lead to escalate to: set SLACK_LEADS_CHANNEL or give someone the lead role in config/team.yaml."
-        return f"Escalated to {len(leads)} lead{'s' if len(leads) != 1 else ''} by DM."
+        now = utc_now()
+        window = timedelta(hours=dispatcher.config.rules.manual.window_hours)
+        last = await asyncio.to_thread(last_card_escalation, ledger, answer.claim_id)
+        if last is not None and now - last[1] < window:
+            return (
+                f"Claim {answer.claim_id} was escalated already at {last[1]:%Y-%m-%d %H:%M} UTC: "
+                "the leads have it (nothing new was sent)."
+            )
+        alert_id = await asyncio.to_thread(latest_alert, ledger, answer.claim_id)
+        escalation = card_escalation(
+            answer.claim_id,
+            answer.payer_id,
+            answer.status,
+            answer.billed,
+            user_id,
+            now,
+            1 if last is None else last[0] + 1,
+            alert_id,
+        )
+        if not await asyncio.to_thread(dispatcher.stage_manual, escalation, now):
+            return f"Claim {answer.claim_id} was escalated already just now: the leads have it (nothing new was sent)."
+        await dispatcher.deliver(now)
+        said = ["the leads' channel"] if to_channel else []
+        said += [f"{dms} lead{'s' if dms != 1 else ''} by DM"] if dms else []
+        return f"Escalated to {' and '.join(said)}."
 
     # --- resubmission: button -> modal -> confirmation -> the guard service --------------------------
 
@@ -495,7 +547,7 @@ def build_assistant(
         opened = await client.conversations_open(users=user_id)
         await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks or notice_blocks(text))
 
-    alerts = None
+    alerts: AlertRuntime | None = None
     if settings.alert_channel:
         alerts = register_alert_listeners(
             app,

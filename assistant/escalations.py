@@ -124,12 +124,21 @@ class UnacknowledgedRule(_Strict):
     max_repeats: int = Field(default=3, ge=1, description="escalations per alert at most, the first included")
 
 
+class ManualRule(_Strict):
+    """The status card's Escalate button (someone escalates a claim by hand)."""
+
+    window_hours: float = Field(
+        default=24, gt=0, le=24 * 30, description="the same claim escalated again within this many hours posts nothing"
+    )
+
+
 class Rules(_Strict):
     denial_above: DenialAboveRule = DenialAboveRule()
     unresolved: UnresolvedRule = UnresolvedRule()
     timely_filing: TimelyFilingRule = TimelyFilingRule()
     bot_failure: BotFailureRule = BotFailureRule()
     unacknowledged: UnacknowledgedRule = UnacknowledgedRule()
+    manual: ManualRule = ManualRule()
 
 
 class Delivery(_Strict):
@@ -365,6 +374,39 @@ def manual_escalation(alert: AlertFacts, by_user: str, at: datetime) -> Escalati
         amount=alert.denied_amount,
         detail=f"<@{by_user}> escalated the denial of claim {alert.claim_id} ({alert.payer_id}, "
         f"{money(alert.denied_amount)}) at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+    )
+
+
+CARD_KEY = "esc:card:"
+
+
+def card_escalation_key(claim_id: str, number: int) -> str:
+    """The `number`th escalation of this claim from its status card: one per dedupe window (the ledger's
+    unique key makes two clicks at once one escalation)."""
+    return f"{CARD_KEY}{claim_id}:{number}"
+
+
+def card_escalation(
+    claim_id: str,
+    payer_id: str,
+    status: ClaimStatus,
+    billed: Decimal,
+    by_user: str,
+    at: datetime,
+    number: int,
+    alert_id: int | None = None,
+) -> Escalation:
+    """Someone pressed Escalate on a claim's status card: once per claim within `rules.manual.window_hours`
+    (whoever presses); on the claim's denial alert too when it has one (a note in its thread)."""
+    return Escalation(
+        rule=RuleName.MANUAL,
+        dedupe_key=card_escalation_key(claim_id, number),
+        claim_id=claim_id,
+        payer_id=payer_id,
+        alert_id=alert_id,
+        amount=billed,
+        detail=f"<@{by_user}> escalated claim {claim_id} ({payer_id}, {status.value.replace('_', ' ')}, "
+        f"{money(billed)} billed) from its status card at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
     )
 
 

@@ -22,6 +22,7 @@ from sandbox.testing import reset_all
 from tests.assistant.conftest import (
     CHANNEL,
     DENIED_CLAIM,
+    GROUP_SPECIALIST,
     LEAD,
     LEADS_GROUP,
     OUTSIDER,
@@ -135,9 +136,13 @@ def test_buttons_need_the_specialist_role_every_time(
     assert billing_ledger.bot_runs("live_check") == {}
 
 
-def test_escalate_reaches_the_leads_with_their_group_mention(
+def test_escalate_reaches_the_leads_once_through_the_escalation_records(
     start_slack_app: StartApp, fake_slack: FakeSlack, billing_ledger: Ledger
 ) -> None:
+    """The card's Escalate is an escalation record (assistant.alerts): a second click within the dedupe
+    window (rules.manual.window_hours), by anyone, sends nothing new and says the leads have it."""
+    from assistant.alerts import escalation_rows
+
     slack = start_slack_app(billing_ledger)
     slack.action("claim_escalate", DENIED_CLAIM, SPECIALIST)
     (told,) = fake_slack.wait_for("hooks/action")
@@ -145,7 +150,14 @@ def test_escalate_reaches_the_leads_with_their_group_mention(
     (opened,) = fake_slack.calls_to("conversations.open")
     assert opened["users"] == LEAD
     (sent,) = fake_slack.calls_to("chat.postMessage")
-    assert sent["channel"] == "D0LEADER"
-    assert f"<!subteam^{LEADS_GROUP}>" in sent["text"] and f"<@{SPECIALIST}>" in sent["text"]
-    assert DENIED_CLAIM in sent["text"] and "$143.50" in sent["text"]
+    assert sent["channel"] == "D0LEADER" and sent["text"].startswith(f"<!subteam^{LEADS_GROUP}>")
+    shown = _card_text(sent)
+    assert f"<@{SPECIALIST}>" in shown and DENIED_CLAIM in shown and "$143.50" in shown
+    (record,) = escalation_rows(billing_ledger)
+    assert record["claim_id"] == DENIED_CLAIM and record["rule"] == "manual" and record["message_id"] is not None
+    slack.action("claim_escalate", DENIED_CLAIM, GROUP_SPECIALIST)
+    again = fake_slack.wait_for("hooks/action", 2)[1]
+    assert f"Claim {DENIED_CLAIM} was escalated already" in again["text"] and "nothing new" in again["text"]
+    fake_slack.wait_quiet()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1 and len(escalation_rows(billing_ledger)) == 1
     assert_no_phi(fake_slack, billing_ledger)
