@@ -31,13 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from claims.codesets import CodeKind, CodeSets
-from claims.ledger import ClaimNotFoundError, Ledger, LedgerWriter, UnmatchedItem, UnmatchedKind
+from claims.ledger import Ledger, LedgerWriter, UnmatchedItem, UnmatchedKind
 from claims.models import (
     AdjustmentGroup,
     CheckSource,
@@ -76,6 +77,7 @@ from edi.transaction import UnrecognizedTransaction
 from edi.values import ElementReader, element_name, parse_date
 
 _METHODS = {"CHK": PaymentMethod.CHECK, "ACH": PaymentMethod.EFT, "NON": PaymentMethod.NONE}
+_BATCH_CLAIMS = 2_000  # claims recorded per batch inside a transaction set's database transaction
 _NO_CLAIM_REF = "(none)"  # claim_ref of a refused claim that names no claim
 
 
@@ -255,8 +257,8 @@ def _midnight(value: date | None) -> datetime | None:
 
 
 def _raw(transaction: Transaction, segment_number: int) -> str | None:
-    segment = transaction.segment(segment_number)
-    return segment.raw[:2000] if segment is not None else None
+    text = transaction.segment_text(segment_number)
+    return text[:2000] if text is not None else None
 
 
 def _errors(findings: list[Finding]) -> list[Finding]:
@@ -286,17 +288,19 @@ def _denials(claim: ClaimPayment) -> tuple[Denial, ...]:
         (number, service.adjustments, service.remark_codes) for number, service in enumerate(claim.services, start=1)
     ]
     return tuple(
-        Denial(
-            group=AdjustmentGroup(adjustment.group),
-            carc=adjustment.reason,
-            rarcs=tuple(remarks),
-            amount=adjustment.amount,
-            line_number=line,
-        )
+        _denial(adjustment.group, adjustment.reason, tuple(remarks), str(adjustment.amount), line)
         for line, adjustments, remarks in levels
         for adjustment in adjustments
         if adjustment.group in AdjustmentGroup.__members__
     )
+
+
+@lru_cache(maxsize=4096)
+def _denial(group: str, carc: str, rarcs: tuple[str, ...], amount: str, line: int | None) -> Denial:
+    """Denials are frozen, and an ERA repeats the same few (a fee schedule's CAS on each claim):
+    each is validated once (the amount as written, so 10 and 10.00 stay apart). A refused one
+    raises every time (exceptions are not cached)."""
+    return Denial(group=AdjustmentGroup(group), carc=carc, rarcs=rarcs, amount=Decimal(amount), line_number=line)
 
 
 def remittance_items(
@@ -315,11 +319,12 @@ def remittance_items(
             payer_claim_number=claim.payer_claim_control_number or None,
             records=[],
             errors=[*refused, *_errors(claim.findings)],
-            scrubber=PhiScrubber(people_as_patients(claim.patient, claim.insured)),
         )
         if not item.errors:
             with _recordable(item, document.source_name, "CLP"):
                 _add_remittance_records(item, document, remittance, claim, effective_at, method)
+        if item.errors:  # only a refused claim's kept segment is masked with its people
+            item.scrubber = PhiScrubber(people_as_patients(claim.patient, claim.insured))
         yield item
 
 
@@ -685,50 +690,57 @@ def _code_finding(
 # --- writing ---------------------------------------------------------------------------------------
 
 
-def _record_item(writer: LedgerWriter, item: ClaimItem, counts: ClaimCounts, summary: EdiImportSummary) -> None:
-    """Record one claim's answers; a claim the ledger lacks waits, unmatched. Counted by its first
-    record (the status check): recorded, unmatched, or a duplicate of what was recorded before."""
-    outcome: str | None = None
-    for record in item.records:
-        result = _record(writer, record, item, summary)
-        outcome = outcome or result
-    if outcome == "recorded":
-        counts.recorded += 1
-    elif outcome == "unmatched":
-        counts.unmatched += 1
-    else:
-        counts.duplicate += 1
+def _record_items(writer: LedgerWriter, items: list[ClaimItem], counts: ClaimCounts, summary: EdiImportSummary) -> None:
+    """Record a batch of claims' answers in one go (`LedgerWriter.record_answers`); answers whose
+    claim the ledger lacks wait, unmatched. Each claim is counted by its first record (the status
+    check): recorded, unmatched, or a duplicate of what was recorded before."""
+    outcomes = iter(writer.record_answers([record for item in items for record in item.records]))
+    firsts: list[tuple[str | None, str | None]] = []  # per claim: its first record's outcome, unmatched key
+    waiting: dict[str, UnmatchedItem] = {}
+    for item in items:
+        first: tuple[str | None, str | None] = (None, None)
+        for record in item.records:
+            outcome: str = next(outcomes)
+            key: str | None = None
+            if outcome == "recorded":
+                if isinstance(record, StatusCheck):
+                    summary.status_checks += 1
+                    summary.claims_matched += 1
+                    summary.denials += sum(1 for d in record.denials if d.needs_work)
+                else:
+                    summary.payments += 1
+            elif outcome == "unmatched":
+                unmatched = _unmatched(record, item)
+                key = unmatched.dedupe_key
+                if key in waiting:  # the same answer twice in one batch: the second is a duplicate
+                    outcome, key = "duplicate", None
+                else:
+                    waiting[key] = unmatched
+            if first[0] is None:
+                first = (outcome, key)
+        firsts.append(first)
+    queued = writer.queue_unmatched_many(list(waiting.values())) if waiting else set()
+    summary.unmatched += len(queued)
+    for first_outcome, first_key in firsts:
+        if first_outcome == "recorded":
+            counts.recorded += 1
+        elif first_outcome == "unmatched" and first_key in queued:
+            counts.unmatched += 1
+        else:
+            counts.duplicate += 1
 
 
-def _record(writer: LedgerWriter, record: StatusCheck | Payment, item: ClaimItem, summary: EdiImportSummary) -> str:
+def _unmatched(record: StatusCheck | Payment, item: ClaimItem) -> UnmatchedItem:
     source = record.evidence_ref if isinstance(record, StatusCheck) and record.evidence_ref else item.claim_ref
-    try:
-        if isinstance(record, StatusCheck):
-            if not writer.record_status_check(record):
-                return "duplicate"
-            summary.status_checks += 1
-            summary.claims_matched += 1
-            summary.denials += sum(1 for d in record.denials if d.needs_work)
-            return "recorded"
-        if not writer.record_payment(record):
-            return "duplicate"
-        summary.payments += 1
-        return "recorded"
-    except ClaimNotFoundError:  # raised before anything is written
-        kind = UnmatchedKind.STATUS if isinstance(record, StatusCheck) else UnmatchedKind.PAYMENT
-        queued = writer.queue_unmatched(
-            UnmatchedItem(
-                dedupe_key=record.dedupe_key or source,
-                kind=kind,
-                claim_ref=record.claim_id,
-                payer_claim_number=record.payer_claim_number,
-                source=source,
-                received_at=utc_now(),
-                payload=record.model_dump(mode="json"),
-            )
-        )
-        summary.unmatched += int(queued)
-        return "unmatched" if queued else "duplicate"
+    return UnmatchedItem(
+        dedupe_key=record.dedupe_key or source,
+        kind=UnmatchedKind.STATUS if isinstance(record, StatusCheck) else UnmatchedKind.PAYMENT,
+        claim_ref=record.claim_id,
+        payer_claim_number=record.payer_claim_number,
+        source=source,
+        received_at=utc_now(),
+        payload=record.model_dump(mode="json"),
+    )
 
 
 def _rejected_evidence(item: ClaimItem) -> str | None:
@@ -835,9 +847,11 @@ def _import_document(ledger: Ledger, document: X12Document, result: FileImport, 
         if isinstance(transaction, EligibilityResponse):
             result.eligibility_results += len(transaction.results)
             continue
-        # one transaction set, one database transaction; records are made as they are written, so
-        # a 20,000-claim ERA never holds 40,000 records at once (any exception rolls the set back)
+        # one transaction set, one database transaction, written in batches of claims: records are
+        # made a batch at a time, so a 20,000-claim ERA never holds 40,000 records at once (any
+        # exception rolls the whole set back)
         with ledger.writer() as writer:
+            batch: list[ClaimItem] = []
             for item in claim_items(document, transaction):
                 for finding in item.made:
                     summary.findings.append(FindingLine.of(finding, transaction))
@@ -847,7 +861,12 @@ def _import_document(ledger: Ledger, document: X12Document, result: FileImport, 
                     result.claims.rejected += 1
                     _keep_rejected(writer, document, item)
                 else:
-                    _record_item(writer, item, result.claims, summary)
+                    batch.append(item)
+                if len(batch) == _BATCH_CLAIMS:
+                    _record_items(writer, batch, result.claims, summary)
+                    batch = []
+            if batch:
+                _record_items(writer, batch, result.claims, summary)
         if isinstance(transaction, ClaimStatusResponse) and transaction.kind == "277CA":
             summary.submissions_acknowledged += acknowledge_submissions(ledger, transaction)
 

@@ -81,6 +81,14 @@ class TransactionView(BaseModel):
         separators = self._text.separators
         return Segment(number, tuple(texts[index].split(separators.element)), separators)
 
+    def segment_text(self, number: int) -> str | None:
+        """The text of the segment numbered ``number`` (``segment(number).raw``), without splitting it."""
+        if self._text is None:
+            return None
+        index = number - self._text.header.first_segment
+        texts = self._text.segments
+        return texts[index] if 0 <= index < len(texts) else None
+
     def segments(self) -> list[Segment]:
         """The transaction's segments exactly as read, ST..SE."""
         if self._text is None:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -310,6 +310,98 @@ def _status_event(
     )
 
 
+AnswerOutcome = Literal["recorded", "duplicate", "unmatched"]
+_ROW_CHUNK = 1000  # rows per batched INSERT
+
+
+class _Current(NamedTuple):
+    """A claim's latest informative check, as far as deriving its status needs."""
+
+    status: str
+    status_at: datetime
+    checked_at: datetime
+
+
+def _check_row(check: StatusCheck, claim_pk: int) -> dict[str, Any]:
+    return {
+        "claim_pk": claim_pk,
+        "checked_at": check.checked_at,
+        "effective_at": check.effective_at,
+        "status_at": check.status_at,
+        "source": check.source.value,
+        "status": check.status.value,
+        "category_code": check.category_code,
+        "status_code": check.status_code,
+        "payer_status_text": check.payer_status_text,
+        "billed_cents": to_cents_or_none(check.billed_amount),
+        "paid_cents": to_cents_or_none(check.paid_amount),
+        "patient_responsibility_cents": to_cents_or_none(check.patient_responsibility),
+        "payer_claim_number": check.payer_claim_number,
+        "check_number": check.check_number,
+        "payment_date": check.payment_date,
+        "evidence_ref": check.evidence_ref,
+        "bot_run_id": check.bot_run_id,
+        "dedupe_key": check.dedupe_key,
+        "raw_segment": check.raw_segment,
+        "remarks": ";".join(check.remarks),
+        "elapsed_ms": check.elapsed_ms,
+    }
+
+
+def _denial_rows(check: StatusCheck, check_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "status_check_id": check_id,
+            "group_code": d.group.value,
+            "carc": d.carc,
+            "rarcs": ";".join(d.rarcs),
+            "amount_cents": to_cents_or_none(d.amount),
+            "line_number": d.line_number,
+        }
+        for d in check.denials
+    ]
+
+
+def _payment_row(payment: Payment, claim_pk: int) -> dict[str, Any]:
+    return {
+        "claim_pk": claim_pk,
+        "amount_cents": to_cents(payment.amount),
+        "paid_date": payment.paid_date,
+        "method": payment.method.value,
+        "check_number": payment.check_number,
+        "payer_claim_number": payment.payer_claim_number,
+        "source": payment.source.value,
+        "dedupe_key": payment.dedupe_key,
+        "recorded_at": utc_now(),
+    }
+
+
+def _event_row(event: Event, claim_pk: int | None) -> dict[str, Any]:
+    return {
+        "kind": event.kind.value,
+        "claim_pk": claim_pk,
+        "payer_id": event.payer_id,
+        "sweep_id": event.sweep_id,
+        "payload": event.payload,
+        "dedupe_key": event.dedupe_key,
+        "created_at": event.created_at,
+    }
+
+
+def _change_event(check: StatusCheck, check_id: int, claim: Any, before: Any, sweep_id: int | None) -> Event | None:
+    """The event a just-recorded check raises when it changes the claim's current status (`before`:
+    the latest informative check until now, or None), else None."""
+    was = _derived_status(None if before is None else before.status, claim.submitted_date)
+    now = was
+    if check.status not in UNINFORMATIVE_STATUSES and (
+        before is None or (check.status_at, check.checked_at) >= (before.status_at, before.checked_at)
+    ):
+        now = check.status
+    if now is was:
+        return None
+    return _status_event(check, check_id, claim.payer_id, was, now, sweep_id)
+
+
 class LedgerWriter:
     """All writes, inside one transaction opened by `Ledger.writer()`."""
 
@@ -478,80 +570,118 @@ class LedgerWriter:
         if claim is None:
             raise ClaimNotFoundError(check.claim_id)
         before = self._current(claim.id)
-        check_id = self._insert_new(
-            status_checks,
-            status_checks.c.dedupe_key,
-            {
-                "claim_pk": claim.id,
-                "checked_at": check.checked_at,
-                "effective_at": check.effective_at,
-                "status_at": check.status_at,
-                "source": check.source.value,
-                "status": check.status.value,
-                "category_code": check.category_code,
-                "status_code": check.status_code,
-                "payer_status_text": check.payer_status_text,
-                "billed_cents": to_cents_or_none(check.billed_amount),
-                "paid_cents": to_cents_or_none(check.paid_amount),
-                "patient_responsibility_cents": to_cents_or_none(check.patient_responsibility),
-                "payer_claim_number": check.payer_claim_number,
-                "check_number": check.check_number,
-                "payment_date": check.payment_date,
-                "evidence_ref": check.evidence_ref,
-                "bot_run_id": check.bot_run_id,
-                "dedupe_key": check.dedupe_key,
-                "raw_segment": check.raw_segment,
-                "remarks": ";".join(check.remarks),
-                "elapsed_ms": check.elapsed_ms,
-            },
-        )
+        check_id = self._insert_new(status_checks, status_checks.c.dedupe_key, _check_row(check, claim.id))
         if check_id is None:
             return None
         if check.denials:
-            self._conn.execute(
-                denials.insert(),
-                [
-                    {
-                        "status_check_id": check_id,
-                        "group_code": d.group.value,
-                        "carc": d.carc,
-                        "rarcs": ";".join(d.rarcs),
-                        "amount_cents": to_cents_or_none(d.amount),
-                        "line_number": d.line_number,
-                    }
-                    for d in check.denials
-                ],
-            )
-        was = _derived_status(None if before is None else before.status, claim.submitted_date)
-        now = was
-        if check.status not in UNINFORMATIVE_STATUSES and (
-            before is None or (check.status_at, check.checked_at) >= (before.status_at, before.checked_at)
-        ):
-            now = check.status
-        if now is not was:
-            self._add_event(_status_event(check, check_id, claim.payer_id, was, now, sweep_id), claim.id)
+            self._conn.execute(denials.insert(), _denial_rows(check, check_id))
+        event = _change_event(check, check_id, claim, before, sweep_id)
+        if event is not None:
+            self._add_event(event, claim.id)
         return check_id
+
+    def record_answers(self, records: Sequence[StatusCheck | Payment]) -> list[AnswerOutcome]:
+        """Record many payer answers at once, as `record_status_check` / `record_payment` would one
+        after another (same rows, same events, same dedupe keys), for a file's worth of answers: one
+        look-up of their claims, one of the claims' current statuses, batched inserts (ON CONFLICT DO
+        NOTHING on the dedupe keys, so a retry records nothing twice), then each claim's status walked
+        in order to raise one event per change. One outcome per record, in order."""
+        outcomes: list[AnswerOutcome] = ["duplicate"] * len(records)
+        found = self._claims_by_id(sorted({r.claim_id for r in records}))
+        checks: dict[str, tuple[int, StatusCheck]] = {}  # first of each dedupe key in the batch
+        paid: dict[str, tuple[int, Payment]] = {}
+        for index, record in enumerate(records):
+            if record.claim_id not in found:
+                outcomes[index] = "unmatched"
+            elif record.dedupe_key is None:  # no key to batch on: the one-by-one path
+                recorded = (
+                    self.record_status_check(record) if isinstance(record, StatusCheck) else self.record_payment(record)
+                )
+                outcomes[index] = "recorded" if recorded else "duplicate"
+            elif isinstance(record, StatusCheck):
+                checks.setdefault(record.dedupe_key, (index, record))
+            else:
+                paid.setdefault(record.dedupe_key, (index, record))
+        current = self._current_of({found[c.claim_id].id for _, c in checks.values()})
+        check_ids = self._insert_many(status_checks, [_check_row(c, found[c.claim_id].id) for _, c in checks.values()])
+        denial_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        for key, (index, check) in checks.items():
+            check_id = check_ids.get(key)
+            if check_id is None:
+                continue
+            outcomes[index] = "recorded"
+            claim = found[check.claim_id]
+            denial_rows.extend(_denial_rows(check, check_id))
+            before = current.get(claim.id)
+            event = _change_event(check, check_id, claim, before, None)
+            if event is not None:
+                event_rows.append(_event_row(event, claim.id))
+            if check.status not in UNINFORMATIVE_STATUSES and (
+                before is None or (check.status_at, check.checked_at) >= (before.status_at, before.checked_at)
+            ):
+                current[claim.id] = _Current(check.status.value, check.status_at, check.checked_at)
+        for start in range(0, len(denial_rows), _ROW_CHUNK):
+            self._conn.execute(denials.insert(), denial_rows[start : start + _ROW_CHUNK])
+        self._insert_many(events, event_rows)
+        payment_ids = self._insert_many(payments, [_payment_row(p, found[p.claim_id].id) for _, p in paid.values()])
+        for key, (index, _) in paid.items():
+            if key in payment_ids:
+                outcomes[index] = "recorded"
+        return outcomes
+
+    def _claims_by_id(self, claim_ids: Sequence[str]) -> dict[str, Any]:
+        """(id, payer_id, submitted_date) of each claim id the ledger holds, in chunked IN look-ups."""
+        found: dict[str, Any] = {}
+        for start in range(0, len(claim_ids), _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(claims.c.claim_id, claims.c.id, claims.c.payer_id, claims.c.submitted_date).where(
+                    claims.c.claim_id.in_(claim_ids[start : start + _IN_CHUNK])
+                )
+            )
+            found.update({row.claim_id: row for row in rows})
+        return found
+
+    def _current_of(self, claim_pks: set[int]) -> dict[int, _Current]:
+        """The latest informative check of each claim (what `_current` finds for one)."""
+        latest: dict[int, tuple[Any, ...]] = {}
+        wanted = sorted(claim_pks)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(
+                    status_checks.c.claim_pk,
+                    status_checks.c.id,
+                    status_checks.c.status,
+                    status_checks.c.status_at,
+                    status_checks.c.checked_at,
+                ).where(
+                    status_checks.c.claim_pk.in_(wanted[start : start + _IN_CHUNK]),
+                    status_checks.c.status.not_in(_UNINFORMATIVE),
+                )
+            )
+            for row in rows:
+                order = (row.status_at, row.checked_at, row.id)
+                if row.claim_pk not in latest or order > latest[row.claim_pk][0]:
+                    latest[row.claim_pk] = (order, row.status)
+        return {pk: _Current(status, order[0], order[1]) for pk, (order, status) in latest.items()}
+
+    def _insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert rows in chunks unless their dedupe key exists: {dedupe key: new id} of those inserted."""
+        inserted: dict[str, int] = {}
+        statement = (
+            _insert(self._conn, table)
+            .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+            .returning(table.c.dedupe_key, table.c.id)
+        )
+        for start in range(0, len(rows), _ROW_CHUNK):
+            result = self._conn.execute(statement, rows[start : start + _ROW_CHUNK])
+            inserted.update({row.dedupe_key: row.id for row in result})
+        return inserted
 
     def record_payment(self, payment: Payment) -> bool:
         """Record one payment. Returns False when its dedupe key was recorded before."""
-        return (
-            self._insert_new(
-                payments,
-                payments.c.dedupe_key,
-                {
-                    "claim_pk": self._claim_pk(payment.claim_id),
-                    "amount_cents": to_cents(payment.amount),
-                    "paid_date": payment.paid_date,
-                    "method": payment.method.value,
-                    "check_number": payment.check_number,
-                    "payer_claim_number": payment.payer_claim_number,
-                    "source": payment.source.value,
-                    "dedupe_key": payment.dedupe_key,
-                    "recorded_at": utc_now(),
-                },
-            )
-            is not None
-        )
+        row = _payment_row(payment, self._claim_pk(payment.claim_id))
+        return self._insert_new(payments, payments.c.dedupe_key, row) is not None
 
     def record_eligibility(self, check: EligibilityCheck) -> int:
         """Append one eligibility answer; coverage found inactive where it was active (or never
@@ -645,6 +775,14 @@ class LedgerWriter:
             is not None
         )
 
+    def queue_unmatched_many(self, items: Sequence[UnmatchedItem]) -> set[str]:
+        """`queue_unmatched` for many at once: the dedupe keys this call queued (not queued before)."""
+        rows = [
+            item.model_dump(mode="json", exclude={"id", "matched_at"}) | {"received_at": item.received_at}
+            for item in items
+        ]
+        return set(self._insert_many(unmatched_items, rows))
+
     def match_unmatched(self) -> int:
         """Record every queued answer whose claim has since arrived; returns how many were matched."""
         rows = list(
@@ -655,13 +793,20 @@ class LedgerWriter:
                 .order_by(unmatched_items.c.id)
             )
         )
-        for row in rows:
-            if row.kind == UnmatchedKind.STATUS:
-                self.record_status_check(StatusCheck.model_validate(row.payload))
-            else:
-                self.record_payment(Payment.model_validate(row.payload))
+        self.record_answers(
+            [
+                StatusCheck.model_validate(row.payload)
+                if row.kind == UnmatchedKind.STATUS
+                else Payment.model_validate(row.payload)
+                for row in rows
+            ]
+        )
+        ids = [row.id for row in rows]
+        for start in range(0, len(ids), _IN_CHUNK):
             self._conn.execute(
-                unmatched_items.update().where(unmatched_items.c.id == row.id).values(matched_at=utc_now())
+                unmatched_items.update()
+                .where(unmatched_items.c.id.in_(ids[start : start + _IN_CHUNK]))
+                .values(matched_at=utc_now())
             )
         return len(rows)
 
@@ -735,22 +880,7 @@ class LedgerWriter:
         return self._add_event(event, self._claim_pk(event.claim_id) if event.claim_id else None)
 
     def _add_event(self, event: Event, claim_pk: int | None) -> bool:
-        return (
-            self._insert_new(
-                events,
-                events.c.dedupe_key,
-                {
-                    "kind": event.kind.value,
-                    "claim_pk": claim_pk,
-                    "payer_id": event.payer_id,
-                    "sweep_id": event.sweep_id,
-                    "payload": event.payload,
-                    "dedupe_key": event.dedupe_key,
-                    "created_at": event.created_at,
-                },
-            )
-            is not None
-        )
+        return self._insert_new(events, events.c.dedupe_key, _event_row(event, claim_pk)) is not None
 
     def mark_dispatched(self, event_ids: Sequence[int]) -> int:
         """Consumers say they acted on these events; returns how many were still pending."""
