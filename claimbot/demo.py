@@ -144,9 +144,9 @@ def remittance_line(summary: EdiImportSummary) -> str:
     if summary.files_already_imported:
         return f"835: already imported ({summary.files_already_imported} file known by its hash): nothing new"
     return (
-        f"835: {summary.transactions} transactions, {c.recorded} claims recorded = {summary.payments} payments "
-        f"+ {c.recorded - summary.payments} without a payment; {summary.denials} denial lines, "
-        f"{summary.unmatched} unmatched, {summary.errors} errors"
+        f"835: {c.read} claims read = {c.recorded} recorded + {c.duplicate} already recorded + {c.unmatched} "
+        f"unmatched + {c.rejected} rejected; {summary.payments} payments, {summary.denials} denial lines, "
+        f"{summary.errors} errors"
     )
 
 
