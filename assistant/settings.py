@@ -8,10 +8,12 @@ production): the TOML refuses them (claimbot.settings.SECRET_KEYS).
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from typing import ClassVar
 
-from claimbot.settings import TomlSection
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from claimbot.settings import TomlSettings
 
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 
@@ -20,8 +22,9 @@ class SlackSettingsError(ValueError):
     pass
 
 
-class SlackSettings(BaseSettings):
+class SlackSettings(TomlSettings):
     model_config = SettingsConfigDict(env_prefix="SLACK_", extra="ignore")
+    toml_section: ClassVar[str | None] = "slack"
 
     bot_token: SecretStr | None = Field(default=None, description="xoxb- bot token")
     signing_secret: SecretStr | None = Field(default=None, description="verifies every HTTP request from Slack")
@@ -31,17 +34,6 @@ class SlackSettings(BaseSettings):
     leads_channel: str | None = Field(default=None, description="channel id for escalations to team leads")
     digest_channel: str | None = Field(default=None, description="channel id for the daily digest")
     usergroup_cache_s: float = Field(default=300.0, ge=0, description="how long a user group's members are kept")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlSection(settings_cls, "slack")
 
     @property
     def base_url(self) -> str:

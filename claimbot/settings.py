@@ -18,7 +18,7 @@ import os
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -156,7 +156,29 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
-class Settings(BaseSettings):
+class TomlSettings(BaseSettings):
+    """Settings read from init arguments, then the environment, then their section of the TOML (`toml_sources`)."""
+
+    toml_section: ClassVar[str | None] = None
+
+    @classmethod
+    def toml_sources(cls) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (TomlSection(cls, cls.toml_section),)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        del dotenv_settings, file_secret_settings  # no .env files, no secrets directory: the environment has them
+        return init_settings, env_settings, *cls.toml_sources()
+
+
+class Settings(TomlSettings):
     """Claimbot's own settings: env CLAIMBOT_<FIELD>, TOML top-level keys (the schedule in `[schedule]`)."""
 
     model_config = SettingsConfigDict(env_prefix="CLAIMBOT_", extra="ignore")
@@ -197,21 +219,9 @@ class Settings(BaseSettings):
     eligibility_days: int = Field(default=7, ge=0, le=90, description="the eligibility sweep's window in days")
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        top = {name: name for name in settings_cls.model_fields if name not in SCHEDULE_KEYS.values()}
-        return (
-            init_settings,
-            env_settings,
-            TomlSection(settings_cls, None, top),
-            TomlSection(settings_cls, "schedule", SCHEDULE_KEYS),
-        )
+    def toml_sources(cls) -> tuple[PydanticBaseSettingsSource, ...]:
+        top = {name: name for name in cls.model_fields if name not in SCHEDULE_KEYS.values()}
+        return TomlSection(cls, None, top), TomlSection(cls, "schedule", SCHEDULE_KEYS)
 
     @property
     def ledger_url(self) -> str:
@@ -231,24 +241,15 @@ class Settings(BaseSettings):
         return self.config_dir / "team.yaml"
 
 
-class ServeSettings(BaseSettings):
+class ServeSettings(TomlSettings):
     """`claimbot serve`'s listening address: env CLAIMBOT_SERVE_*, TOML `[serve]`; --port/--host win."""
+
+    toml_section: ClassVar[str | None] = "serve"
 
     model_config = SettingsConfigDict(env_prefix="CLAIMBOT_SERVE_", extra="ignore")
 
     port: int = Field(default=9464, ge=0, le=65535, description="port of /healthz, /readyz, /metrics (and Slack)")
     host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlSection(settings_cls, "serve")
 
 
 def _default_text(field: FieldInfo) -> str:
@@ -267,15 +268,10 @@ def key_table() -> str:
     from portal_adapters.clearinghouse import BatchPolling, ClearinghouseIdentity
 
     schedule_fields = {field: key for key, field in SCHEDULE_KEYS.items()}
-    classes: list[tuple[type[BaseSettings], str | None]] = [
-        (Settings, None),
-        (ServeSettings, "serve"),
-        (SlackSettings, "slack"),
-        (ClearinghouseIdentity, "clearinghouse"),
-        (BatchPolling, "clearinghouse"),
-    ]
+    classes: list[type[TomlSettings]] = [Settings, ServeSettings, SlackSettings, ClearinghouseIdentity, BatchPolling]
     rows = ["| TOML key | environment variable | default | meaning |", "|---|---|---|---|"]
-    for model, section in classes:
+    for model in classes:
+        section = model.toml_section
         prefix = str(model.model_config.get("env_prefix", ""))
         for name, field in model.model_fields.items():
             env = f"`{(prefix + name).upper()}`"

@@ -42,13 +42,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import PydanticBaseSettingsSource, SettingsConfigDict
 
-from claimbot.settings import TomlSection
+from claimbot.settings import TomlSection, TomlSettings
 from claims.codesets import CodeKind, CodeSets
 from claims.models import Benefit, Patient, npi_check_digit_ok
 from claims.phi import PhiScrubber, register_secret
@@ -138,21 +138,16 @@ ViewT = TypeVar("ViewT", bound=TransactionView)
 log = logging.getLogger(__name__)
 
 
-class _ClearinghouseSection(BaseSettings):
+class _ClearinghouseSection(TomlSettings):
     """Reads the `[clearinghouse]` section of config/claimbot.toml under the environment (CLAIMBOT_CLEARINGHOUSE_*),
     which ClearinghouseIdentity and BatchPolling share. The API key is never read from the file."""
 
+    toml_section: ClassVar[str | None] = "clearinghouse"
+
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def toml_sources(cls) -> tuple[PydanticBaseSettingsSource, ...]:
         shared = frozenset(ClearinghouseIdentity.model_fields) | frozenset(BatchPolling.model_fields)
-        return init_settings, env_settings, TomlSection(settings_cls, "clearinghouse", shared=shared)
+        return (TomlSection(cls, cls.toml_section, shared=shared),)
 
 
 class ClearinghouseIdentity(_ClearinghouseSection):
