@@ -28,9 +28,10 @@ STEPS = (
 )
 
 
-def run_demo(data_dir: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def run_demo(data_dir: Path, *options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
-    env |= {"CLAIMBOT_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    env |= {"CLAIMBOT_DATA_DIR": str(data_dir), "COLUMNS": "200"} | extra
     if "CLAIMBOT_CHROMIUM" in os.environ:
         env["CLAIMBOT_CHROMIUM"] = os.environ["CLAIMBOT_CHROMIUM"]
     return subprocess.run(
@@ -150,3 +151,23 @@ def test_block_kit_reads_as_the_lines_slack_shows() -> None:
         "[Acknowledge] [Snooze 4h]",
         "─" * 20,
     ]
+
+
+def test_with_slack_set_up_the_demo_sends_what_it_shows_and_no_phi(tmp_path: Path) -> None:
+    from tests.assistant.fake_slack import FakeSlack
+
+    with FakeSlack() as slack:
+        env_extra = {
+            "SLACK_BOT_TOKEN": "xoxb-demo-test",
+            "SLACK_ALERT_CHANNEL": "C0ALERTS",
+            "SLACK_API_URL": slack.api_url,
+        }
+        done = run_demo(tmp_path / "data", "--no-portals", "--claims", "1", env=env_extra)
+        assert done.returncode == 0, done.stderr[-3000:]
+        waiting = number(r"waiting for Slack: (\d+) messages", done.stdout)[0]
+        sent = number(r"Slack: sent (\d+), waiting 0", done.stdout)[0]
+        assert sent == waiting == len(slack.calls_to("chat.postMessage")) > 0
+        received = slack.all_text()
+    assert "Denial: claim C" in received
+    leaked = {value for value in phi_of_the_practice() if re.search(rf"\b{re.escape(value)}\b", received)}
+    assert not leaked, f"{len(leaked)} patient values reached Slack"
