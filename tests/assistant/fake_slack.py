@@ -5,7 +5,8 @@ It answers what the assistant calls: auth.test, chat.postMessage/update/postEphe
 update/publish, usergroups.users.list (members set per test in `usergroups`), conversations.open/
 replies/history, assistant.threads.*, and the external file upload (files.getUploadURLExternal, the
 upload URL itself, files.completeUploadExternal). Anything else gets `{"ok": true}`; `overrides`
-makes a method answer something else (an error, say).
+makes a method answer something else (an error, say); `fail_next(method, status, times)` makes its next
+calls answer an HTTP error (Slack down: a 500 with an HTML body), after which it answers as before.
 
 `all_text()` is every body received, decoded, for the PHI scan: tests assert on what Slack *would*
 have received, not on what the code meant to send.
@@ -69,6 +70,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.overrides: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self._failures: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._counts: Counter[str] = Counter()
@@ -180,7 +182,23 @@ class FakeSlack:
 
     # --- answering -------------------------------------------------------------------------------
 
+    def fail_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """The next `times` calls of `method` (a Web API method, `hooks/<name>` or `upload/<file>`) answer
+        HTTP `status` with an HTML error page, as a load balancer in front of a failing Slack does."""
+        if not 400 <= status <= 599 or times < 1:
+            raise ValueError("fail_next: an HTTP error status (400-599), at least once")
+        with self._lock:
+            self._failures.setdefault(method, []).extend([status] * times)
+
+    def _failure(self, method: str) -> int | None:
+        with self._lock:
+            waiting = self._failures.get(method)
+            return waiting.pop(0) if waiting else None
+
     def _answer(self, method: str, body: dict[str, Any]) -> tuple[int, bytes, str]:
+        failing = self._failure(method)
+        if failing is not None:
+            return failing, f"<html>HTTP {failing}: Slack is unavailable</html>".encode(), "text/html"
         if method.startswith("hooks/"):
             return 200, b"ok", "text/plain"
         if method.startswith("upload/"):

@@ -236,18 +236,10 @@ def test_an_acknowledged_alert_does_not_escalate(swept: Ledger, fake_slack: Fake
 
 
 def test_nothing_is_lost_while_slack_is_down_and_the_alert_arrives_once(
-    swept: Ledger, fake_slack: FakeSlack, dispatcher_for: Any, monkeypatch: pytest.MonkeyPatch
+    swept: Ledger, fake_slack: FakeSlack, dispatcher_for: Any
 ) -> None:
     denied = denial_events(swept)
-    answer = fake_slack._answer
-    outages = iter([(500, b"<html>Internal Server Error</html>", "text/html")] * 2)
-
-    def flaky(method: str, body: dict[str, Any]) -> tuple[int, bytes, str]:
-        if method == "chat.postMessage":
-            return next(outages, None) or answer(method, body)
-        return answer(method, body)
-
-    monkeypatch.setattr(fake_slack, "_answer", flaky)
+    fake_slack.fail_next("chat.postMessage", 500, times=2)
     dispatcher = dispatcher_for(swept, only_unacknowledged())
     down = asyncio.run(dispatcher.run_once(MONDAY_9))
     assert down.slack_error and down.sent == 0 and down.waiting == len(denied)
