@@ -46,11 +46,15 @@ OUR_TIME_BREAKDOWN = (
 )
 
 
-def generate_dense_835(claim_count: int, seed: int = 835, *, unique_amounts: bool = False) -> str:
+def generate_dense_835(
+    claim_count: int, seed: int = 835, *, unique_amounts: bool = False, realistic: bool = False
+) -> str:
     """A balanced 835 with several SVC and CAS per claim, one segment per line.
 
     Charges come from a fee schedule (as in real ERAs) unless ``unique_amounts``: then every
-    charge is random, the worst case for the reader's per-transaction value caches.
+    charge is random, the worst case for the reader's per-transaction value caches. ``realistic``:
+    fee-schedule charges, allowed amounts from one of three contracts, coinsurance and deductibles
+    that vary per claim, and some lines denied (CO 97, nothing paid).
     """
     rng = random.Random(seed)
     body: list[str] = [
@@ -67,7 +71,7 @@ def generate_dense_835(claim_count: int, seed: int = 835, *, unique_amounts: boo
     ]
     total = Decimal(0)
     for claim_number in range(1, claim_count + 1):
-        claim_segments, claim_paid = _claim(rng, claim_number, unique_amounts)
+        claim_segments, claim_paid = _claim(rng, claim_number, unique_amounts, realistic)
         body.extend(claim_segments)
         total += claim_paid
     body[0] = body[0].format(total=total)
@@ -100,7 +104,10 @@ _FEE_SCHEDULE = {
 _PROCEDURES = sorted(_FEE_SCHEDULE)
 
 
-def _claim(rng: random.Random, claim_number: int, unique_amounts: bool) -> tuple[list[str], Decimal]:
+_CONTRACTS = (Decimal("0.92"), Decimal("1.00"), Decimal("1.07"))  # realistic: three payers' rates
+
+
+def _claim(rng: random.Random, claim_number: int, unique_amounts: bool, realistic: bool) -> tuple[list[str], Decimal]:
     lines: list[str] = []
     claim_charge = Decimal(0)
     lines_paid = Decimal(0)
@@ -111,21 +118,34 @@ def _claim(rng: random.Random, claim_number: int, unique_amounts: bool) -> tuple
         if unique_amounts:
             charge = Decimal(rng.randrange(5_000, 90_000)) / 100
             allowed = (charge * Decimal("0.61")).quantize(Decimal("0.01"))
+        denied = realistic and rng.random() < 0.08
+        if realistic:
+            allowed = Decimal(0) if denied else (allowed * rng.choice(_CONTRACTS)).quantize(Decimal("0.01"))
         contractual = charge - allowed
         deductible = (
-            min(allowed, Decimal(rng.randrange(1, 4_000)) / 100) if line_number == 0 and rng.random() < 0.5 else 0
+            min(allowed, Decimal(rng.randrange(1, 4_000)) / 100)
+            if line_number == 0 and rng.random() < 0.5 and not denied
+            else Decimal(0)
         )
-        paid = allowed - deductible
+        coinsurance = (
+            ((allowed - deductible) * Decimal("0.20")).quantize(Decimal("0.01"))
+            if realistic and not denied and rng.random() < 0.4
+            else Decimal(0)
+        )
+        paid = allowed - deductible - coinsurance
         claim_charge += charge
         lines_paid += paid
-        patient_responsibility += deductible
+        patient_responsibility += deductible + coinsurance
         lines.append(f"SVC*HC:{procedure}*{charge}*{paid}**1")
         lines.append(f"DTM*472*202403{line_number + 1:02d}")
-        lines.append(f"CAS*CO*45*{contractual}")
+        lines.append(f"CAS*CO*{97 if denied else 45}*{contractual}")
         if deductible:
             lines.append(f"CAS*PR*1*{deductible}")
+        if coinsurance:
+            lines.append(f"CAS*PR*2*{coinsurance}")
         lines.append(f"REF*6R*{claim_number}-{line_number + 1}")
-        lines.append(f"AMT*B6*{allowed}")
+        if allowed:
+            lines.append(f"AMT*B6*{allowed}")
         if line_number == 1 and rng.random() < 0.3:
             lines.append("LQ*HE*N130")
     interest = Decimal(rng.randrange(1, 300)) / 100 if rng.random() < 0.15 else Decimal(0)
@@ -246,10 +266,10 @@ def _vm_hwm_mb() -> float:
     return 0.0
 
 
-def run_generator(path: Path, claim_count: int, unique_amounts: bool) -> None:
+def run_generator(path: Path, claim_count: int, unique_amounts: bool, realistic: bool = False) -> None:
     """Write the input file and print its shape. Runs in its own subprocess: on Linux a child's
     ru_maxrss starts at its parent's resident size, so the parent must never hold the file."""
-    text = generate_dense_835(claim_count, unique_amounts=unique_amounts)
+    text = generate_dense_835(claim_count, unique_amounts=unique_amounts, realistic=realistic)
     path.write_text(text, encoding="ascii")
     shape = {
         "claims": text.count("\nCLP*"),
@@ -308,6 +328,7 @@ def main() -> None:
     )
     arguments.add_argument("--generate", action="store_true")
     arguments.add_argument("--unique-amounts", action="store_true")
+    arguments.add_argument("--realistic", action="store_true")
     arguments.add_argument("path", nargs="?", type=Path)
     arguments.add_argument("--claims", type=int, default=CLAIM_COUNT)
     arguments.add_argument("--only", choices=PARSERS, action="append")
@@ -319,17 +340,21 @@ def main() -> None:
         run_instruction_child(options.instruction_child, options.path, options.mode == "parse")
         return
     if options.generate:
-        run_generator(options.path, options.claims, options.unique_amounts)
+        run_generator(options.path, options.claims, options.unique_amounts, options.realistic)
         return
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "dense.835"
         shape = _run_json("--generate", str(path), "--claims", str(options.claims))
         print(f"file: {shape}", flush=True)
         jobs = {parser: (parser, path) for parser in options.only or PARSERS}
-        if "ours" in jobs:
-            unique_path = Path(directory) / "unique.835"
-            _run_json("--generate", str(unique_path), "--claims", str(options.claims), "--unique-amounts")
-            jobs["ours, all amounts unique"] = ("ours", unique_path)
+        unique_path = Path(directory) / "unique.835"
+        _run_json("--generate", str(unique_path), "--claims", str(options.claims), "--unique-amounts")
+        realistic_path = Path(directory) / "realistic.835"
+        _run_json("--generate", str(realistic_path), "--claims", str(options.claims), "--realistic")
+        for parser in ("ours", "oxedi"):  # both shapes, both parsers, in the same turns
+            if parser in jobs:
+                jobs[f"{parser}, all amounts unique"] = (parser, unique_path)
+                jobs[f"{parser}, realistic"] = (parser, realistic_path)
         results = _measure_in_turns(jobs)
         if options.instructions:
             for parser in ("ours", "oxedi"):  # pyx12 would take half an hour under valgrind
@@ -378,7 +403,12 @@ def _write_report(shape: dict[str, Any], results: dict[str, dict[str, Any]]) -> 
             "- `ours, all amounts unique`: the same shape with every charge random, so the reader's "
             "per-transaction caches of amounts, CAS segments and procedure codes (which a fee schedule fills) "
             "rarely hit; the worst case for us.",
+            "- `realistic`: fee-schedule charges, allowed amounts from one of three contracts, coinsurance (PR 2) "
+            "and deductibles (PR 1) varying per claim, 8% of lines denied (CO 97, nothing paid).",
             "- `ours / this` = our (fee-schedule) claims/s divided by the row's.",
+            f"- Load average during the run: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine).",
+            "",
+            *_shape_lines(results),
             "",
             "| parser | claims | runs | median s | fastest s | claims/s | import s | free s | peak RSS MB | VmHWM MB "
             "| ours / this |",
@@ -392,6 +422,21 @@ def _write_report(shape: dict[str, Any], results: dict[str, dict[str, Any]]) -> 
     )
     (RESULTS_DIR / "x12_835.md").write_text(report)
     print(report)
+
+
+def _shape_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Ours against oxedi on each file shape, by median in the same run (target: >= 1.0x)."""
+    lines = ["| file | ours median s | oxedi median s | ours speed / oxedi (≥ 1.0 wanted) |", "|---|---|---|---|"]
+    for suffix, name in (
+        ("", "fee schedule"),
+        (", all amounts unique", "all amounts unique"),
+        (", realistic", "realistic"),
+    ):
+        ours, oxedi = results.get(f"ours{suffix}"), results.get(f"oxedi{suffix}")
+        if ours and oxedi:
+            ratio = oxedi["median_seconds"] / ours["median_seconds"]
+            lines.append(f"| {name} | {ours['median_seconds']} | {oxedi['median_seconds']} | {ratio:.2f}× |")
+    return [*lines, ""] if len(lines) > 2 else []
 
 
 def _instruction_lines(results: dict[str, dict[str, Any]]) -> list[str]:
