@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from assistant.settings import SlackSettings
-from claimbot.settings import SCHEDULE_KEYS, ServeSettings, Settings, key_table
+from claimbot.config_table import key_table
+from claimbot.settings import SCHEDULE_KEYS, ServeSettings, Settings
 from portal_adapters.clearinghouse import BatchPolling, ClearinghouseIdentity
 from tests.conftest import REPO
 
