@@ -575,9 +575,14 @@ def change_problem(ledger: Ledger, draft: Draft) -> str | None:
 
 def configured_resubmissions(config: Settings, ledger: Ledger, team: TeamConfig) -> ResubmissionService:
     """The guard service on this install's routes (payers.yaml), as `claimbot resubmit` builds it."""
-    from bots.resubmission import ConfiguredRoutes, ResubmissionService
+    from bots.resubmission import ResubmissionService
     from claims.payer_config import load_payer_config
 
-    payers = load_payer_config(config.payers_file)
-    routes = ConfiguredRoutes(payers.payers, config.data_dir, config.playbooks_dir, config.evidence_retention_days)
-    return ResubmissionService(ledger, team, routes, payers.payers, deadline_rules=payers.deadline_rules())
+    return ResubmissionService.configured(
+        ledger,
+        team,
+        load_payer_config(config.payers_file),
+        config.data_dir,
+        config.playbooks_dir,
+        config.evidence_retention_days,
+    )
