@@ -38,7 +38,7 @@ from assistant.settings import SlackSettings
 from bots.planner import plan_from_ledger
 from bots.sweep import PayerLimits, plan_to_sweep, run_sweep, sweep_report
 from claimbot.settings import Settings
-from claimbot.sweep_commands import _LiveView, _report_table, _totals_line
+from claimbot.sweep_commands import LiveView, report_table, totals_line
 from claimbot.tables import Col, add_rows, make_table
 from claims.edi_intake import EdiImportSummary, import_edi
 from claims.importing import ImportReport, import_claims_csv
@@ -160,7 +160,7 @@ async def _sweep(
     endpoints: SandboxEndpoints,
     limits: dict[str, PayerLimits],
     portals: bool,
-    view: _LiveView,
+    view: LiveView,
 ) -> None:
     """Work the sweep with one browser for all portals (or the clearinghouse), closing every adapter."""
     payers = sorted({item.payer_id for item in ledger.sweep_items(sweep_id)})
@@ -241,13 +241,13 @@ def sweep_step(
             else f"{payer_id}: no canary (no finalized claim yet)"
         )
     totals = Counter(item.payer_id for item in ledger.sweep_items(sweep_id, SweepItemState.PLANNED))
-    view = _LiveView(dict(totals), enabled=progress)
+    view = LiveView(dict(totals), enabled=progress)
     with view.progress:
         asyncio.run(_sweep(ledger, sweep_id, settings, endpoints, limits, portals, view))
     finished = ledger.sweep(sweep_id)
     reports = sweep_report(ledger, sweep_id)
-    steps.console.print(_report_table(reports, f"sweep {sweep_id}: {finished.state.value if finished else '?'}"))
-    steps.say(f"sweep: {_totals_line(reports)}")
+    steps.console.print(report_table(reports, f"sweep {sweep_id}: {finished.state.value if finished else '?'}"))
+    steps.say(f"sweep: {totals_line(reports)}")
 
 
 # --- step 5: reports ----------------------------------------------------------------------------------

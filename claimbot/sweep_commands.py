@@ -119,7 +119,7 @@ def _report_rows(reports: dict[str, PayerReport]) -> list[list[str]]:
     return rows
 
 
-def _report_table(reports: dict[str, PayerReport], title: str) -> object:
+def report_table(reports: dict[str, PayerReport], title: str) -> object:
     table = make_table(
         ("payer", Col.KEY),
         ("planned", Col.AMOUNT),
@@ -136,7 +136,7 @@ def _report_table(reports: dict[str, PayerReport], title: str) -> object:
     return add_rows(table, _report_rows(reports))
 
 
-def _totals_line(reports: dict[str, PayerReport]) -> str:
+def totals_line(reports: dict[str, PayerReport]) -> str:
     planned = sum(r.planned for r in reports.values())
     parts = {
         "checked": sum(r.checked for r in reports.values()),
@@ -166,7 +166,7 @@ def _sweep_json(sweep: Sweep, reports: dict[str, PayerReport]) -> dict[str, obje
     }
 
 
-class _LiveView:
+class LiveView:
     """Per-payer progress on stderr (a terminal only): done/total, rate, failures by reason."""
 
     def __init__(self, totals: dict[str, int], enabled: bool) -> None:
@@ -284,7 +284,7 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             )
             for p, r in rules.items()
         }
-        view = _LiveView(dict(totals), enabled=not as_json and sys.stderr.isatty())
+        view = LiveView(dict(totals), enabled=not as_json and sys.stderr.isatty())
         lease_s = settings.run_lease_s
 
         async def work() -> None:
@@ -313,8 +313,8 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
         if as_json:
             print_json(_sweep_json(finished, reports))
         else:
-            out.print(_report_table(reports, f"sweep {sweep_id}: {finished.state.value}"))
-            out.print(_totals_line(reports), markup=False)
+            out.print(report_table(reports, f"sweep {sweep_id}: {finished.state.value}"))
+            out.print(totals_line(reports), markup=False)
         if any(r.quarantined or r.skipped or r.failed for r in reports.values()):
             raise typer.Exit(Exit.PAYER)
 
@@ -384,8 +384,8 @@ def register(app: typer.Typer, open_ledger: Callable[[Settings], Ledger]) -> Non
             + (f" — {found.note}" if found.note else ""),
             markup=False,
         )
-        out.print(_report_table(reports, "per payer"))
-        out.print(_totals_line(reports), markup=False)
+        out.print(report_table(reports, "per payer"))
+        out.print(totals_line(reports), markup=False)
 
     @events_app.command("list")
     def events_list(
